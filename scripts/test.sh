@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. nbdev_export and nbdev_clean change nothing (library in sync with the notebooks, notebooks clean);
+#   2. every notebook's tests (nbdev_test, one notebook at a time, each under a timeout);
+#   3. the end-to-end pytest suite in tests/.
+# Prints `N passed, M failed` and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+NB_TIMEOUT=${NB_TIMEOUT:-900}
+passed=0; failed=0; failures=()
+
+record() { # record NAME STATUS
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "PASS $1"
+  else failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1 (exit $2)"; fi
+}
+
+tree_state() { git status --porcelain -- alexnet nbs 2>/dev/null | sort; git diff -- alexnet nbs 2>/dev/null | sha256sum; }
+
+before=$(tree_state)
+timeout 300 $BIN/nbdev_export && timeout 300 $BIN/nbdev_clean
+after=$(tree_state)
+if [ "$before" = "$after" ]; then record "nbdev_export/nbdev_clean change nothing" 0
+else
+  echo "nbdev_export/nbdev_clean changed these files: export and clean the notebooks, then commit:"
+  diff <(echo "$before") <(echo "$after") | grep '^[<>] [ MADR?]' | head -20
+  record "nbdev_export/nbdev_clean change nothing" 1
+fi
+
+for nb in nbs/*.ipynb; do
+  start=$(date +%s)
+  timeout "$NB_TIMEOUT" $BIN/nbdev_test --path "$nb" --do_print; status=$?
+  echo "  ($nb: $(( $(date +%s) - start )) s)"
+  record "nbdev_test $nb" $status
+done
+
+junit=$(mktemp)
+timeout 1800 $BIN/pytest tests -q --junitxml="$junit"; status=$?
+read -r pt pf < <($BIN/python - "$junit" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try: r = ET.parse(sys.argv[1]).getroot()
+except Exception: print(0, 1); raise SystemExit
+s = r if r.tag == 'testsuite' else r.find('testsuite')
+t, f, e, sk = (int(s.get(k, 0)) for k in ('tests', 'failures', 'errors', 'skipped'))
+print(t - f - e - sk, f + e + sk)
+PY
+)
+rm -f "$junit"
+passed=$((passed + pt)); failed=$((failed + pf))
+if [ "$pt" -eq 0 ] || { [ "$status" -ne 0 ] && [ "$pf" -eq 0 ]; }; then failed=$((failed + 1)); failures+=("pytest (exit $status, $pt tests passed)"); fi
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
