@@ -32,10 +32,18 @@ test: $(STAMP)
 	@bash scripts/test.sh
 
 readme: $(STAMP)
-	$(BIN)/python scripts/make_readme.py
+	$(BIN)/python scripts/render.py readme
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean-runs:
 	rm -rf runs
+
+# The report: re-execute 01 -> 06 headless for $(CONFIG) (default: the demo), then README.md.
+report: $(STAMP)
+	$(BIN)/python scripts/report.py --config $(CONFIG) $(if $(DATA),--data-root $(DATA))
+
+# An offline HTML site of the report in _docs/ (nbconvert; Quarto is not installable offline).
+docs: $(STAMP)
+	$(BIN)/python scripts/render.py docs

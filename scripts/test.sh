@@ -17,6 +17,12 @@ record() { # record NAME STATUS
 
 tree_state() { git status --porcelain -- alexnet nbs 2>/dev/null | sort; git diff -- alexnet nbs 2>/dev/null | sha256sum; }
 
+# set-up: the browser check of the HTML report needs Debian's chromium
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "Installing chromium for the HTML report check..."
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) >/dev/null 2>&1 || echo "could not install chromium"
+fi
+
 before=$(tree_state)
 timeout 300 $BIN/nbdev_export && timeout 300 $BIN/nbdev_clean
 after=$(tree_state)
