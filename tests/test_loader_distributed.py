@@ -1,0 +1,53 @@
+"""Statistics and loaders under a real 2-process torch.distributed (gloo) group launched by torchrun."""
+import json, subprocess, sys, textwrap
+
+import pytest
+
+WORKER = textwrap.dedent('''
+    import json, sys, numpy as np, torch, torch.distributed as tdist
+    from alexnet.core import Config, dist_env
+    from alexnet.statistics import compute_stats, FLUSH_EVERY
+    from alexnet.augmentation import make_train_loader, make_eval_loader
+
+    class Split:
+        "In-memory stand-in for a prepared StoreSplit."
+        def __init__(self, n):
+            g = torch.Generator().manual_seed(0)
+            self.images = torch.randint(0, 256, (n, 3, 256, 256), dtype=torch.uint8, generator=g)
+            self.labels = np.arange(n, dtype=np.int64)
+            self.checksum, self.name = 'toy', 'train'
+        def __len__(self): return len(self.images)
+        def read(self, i): return self.images[i].clone()
+        def read_many(self, idx): return self.images[torch.as_tensor(np.asarray(idx))].clone()
+
+    tdist.init_process_group('gloo')
+    env = dist_env()
+    split = Split(FLUSH_EVERY + 21)
+    shared = compute_stats(split)                      # sharded over the 2 ranks + all-reduced
+    alone = compute_stats(split, distributed=False)    # the whole pass in this process
+    cfg = Config(batch_size=8, workers=1, seed=3, limit_val=11)
+    tl = make_train_loader(cfg, split, shared, env)
+    seen = [int(i) for _, y in tl.iter_epoch(0) for i in y]
+    ev = [int(i) for _, y in make_eval_loader(cfg, split, shared, env) for i in y]
+    out = dict(rank=env.rank, same_stats=bool(torch.equal(shared.sums.outer_sum, alone.sums.outer_sum)
+                                                and torch.equal(shared.mean_image, alone.mean_image)),
+               count=shared.count, steps=len(tl), seen=seen, eval=ev)
+    open(sys.argv[1] + f'.{env.rank}', 'w').write(json.dumps(out))
+    tdist.destroy_process_group()
+''')
+
+
+def test_two_ranks(tmp_path):
+    script = tmp_path/'worker.py'; script.write_text(WORKER)
+    res = tmp_path/'res'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '0', str(script), str(res)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r0, r1 = (json.loads((tmp_path/f'res.{r}').read_text()) for r in (0, 1))
+    n = 256 + 21
+    for r in (r0, r1):
+        assert r['same_stats'] and r['count'] == n  # all-reduced sums == one process's sums, exactly
+        assert r['steps'] == (n // 2) // 4  # per-rank batch 8 // 2 = 4, drop_last
+    assert not set(r0['seen']) & set(r1['seen'])  # ranks see disjoint images in an epoch
+    assert len(r0['seen']) == len(r1['seen']) == r0['steps'] * 4
+    assert sorted(r0['eval'] + r1['eval']) == list(range(11))  # eval shards: every image exactly once, no padding
