@@ -1,7 +1,6 @@
 """Statistics and loaders under a real 2-process torch.distributed (gloo) group launched by torchrun."""
-import json, subprocess, sys, textwrap
+import json, os, signal, subprocess, sys, textwrap
 
-import pytest
 
 WORKER = textwrap.dedent('''
     import json, sys, numpy as np, torch, torch.distributed as tdist
@@ -40,9 +39,12 @@ WORKER = textwrap.dedent('''
 def test_two_ranks(tmp_path):
     script = tmp_path/'worker.py'; script.write_text(WORKER)
     res = tmp_path/'res'
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '0', str(script), str(res)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-3000:]
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(script), str(res)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try: _, err = p.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL); raise
+    assert p.returncode == 0, err[-3000:]
     r0, r1 = (json.loads((tmp_path/f'res.{r}').read_text()) for r in (0, 1))
     n = 256 + 21
     for r in (r0, r1):
@@ -50,4 +52,4 @@ def test_two_ranks(tmp_path):
         assert r['steps'] == (n // 2) // 4  # per-rank batch 8 // 2 = 4, drop_last
     assert not set(r0['seen']) & set(r1['seen'])  # ranks see disjoint images in an epoch
     assert len(r0['seen']) == len(r1['seen']) == r0['steps'] * 4
-    assert sorted(r0['eval'] + r1['eval']) == list(range(11))  # eval shards: every image exactly once, no padding
+    assert sorted(r0['eval'] + r1['eval']) == [i * n // 11 for i in range(11)]  # eval shards (limit_val=11): each image once, no padding

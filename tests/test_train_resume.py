@@ -8,21 +8,24 @@ ROOT = Path(__file__).resolve().parents[1]
 # 2 epochs x 4 steps of 16 images, a checkpoint after every step, one progress line per step
 ARGS = ['--epochs', '2', '--limit_train', '64', '--limit_val', '16', '--batch_size', '16', '--workers', '0',
         '--eval_ten_crop', 'false', '--ckpt_every', '1', '--log_every', '1', '--device', 'cpu', '--schedule', 'step',
-        '--milestones', '1']
+        '--milestones', '1', '--lr', '0.001']
+
+
+ENV = os.environ | dict(OMP_NUM_THREADS=os.environ.get('RESUME_TEST_THREADS', '2'))
 
 
 def cmd(out, name): return [sys.executable, '-m', 'alexnet.train', '--out_dir', str(out), '--name', name, *ARGS]
 
 
 def run(out, name):
-    r = subprocess.run(cmd(out, name), capture_output=True, text=True, cwd=ROOT, timeout=600)
+    r = subprocess.run(cmd(out, name), capture_output=True, text=True, cwd=ROOT, timeout=600, env=ENV)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     return r.stdout
 
 
 def interrupt(out, name, when:str, sig) -> int:
     "Start a run, send `sig` when a progress line contains `when`, return its exit status."
-    p = subprocess.Popen(cmd(out, name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    p = subprocess.Popen(cmd(out, name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=ENV)
     for line in p.stdout:
         if when in line: p.send_signal(sig); break
     p.stdout.read(); return p.wait(timeout=600)
