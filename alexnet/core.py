@@ -21,7 +21,7 @@ from typing import Any, get_args, get_origin
 __all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'Config', 'load_config', 'save_config',
            'set_seed', 'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device', 'git_sha', 'provenance',
            'file_checksum', 'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'in_notebook_test']
+           'in_notebook_test', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #77fea8e1
 import numpy as np
@@ -284,3 +284,13 @@ def load_checkpoint(path:str|os.PathLike, map_location='cpu') -> dict:
 def in_notebook_test() -> bool:
     "True while `nbdev_test` runs the notebooks (it sets `IN_TEST`): notebooks shrink their work then."
     return bool(os.environ.get('IN_TEST'))
+
+# %% ../nbs/00_core.ipynb #11a4b1ed
+def save_figure(fig, # a matplotlib figure
+                name:str, # file name under plots/, e.g. 'mean_image.png'
+                **kwargs) -> Path|None:
+    "Save `fig` to `plots/name` for the report (not while `nbdev_test` runs); returns the path written."
+    if in_notebook_test(): return None
+    path = project_root()/'plots'/name; path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, **kwargs)
+    return path
