@@ -6,7 +6,11 @@ each stage reading what the previous one wrote, then refresh README.md.
 
 Every executed notebook is written to runs/report-<config name>/. For the default config (the demo)
 the outputs are also copied back into nbs/*.ipynb (the cells themselves are untouched), so the
-committed chapters carry the figures and tables of the default run.
+committed chapters carry the figures and tables of the default run. 06_evaluate is the exception: it
+evaluates the run named by its `RUN` parameter, and its committed outputs show the report's real-data
+run, so its outputs are copied back only when the config's run is that one:
+
+    python scripts/report.py --config configs/imagenette-paper.yaml --only 06_evaluate
 """
 import argparse
 import subprocess
@@ -23,12 +27,27 @@ CHAPTERS = ['01_preprocessing', '02_statistics', '03_augmentation', '04_model', 
 DEFAULT_CONFIG = 'configs/demo.yaml'
 
 
+def run_name(config:str) -> str:
+    "The run name of a config file: its `name` key, else the file's stem."
+    return (yaml.safe_load((ROOT/config).read_text()) or {}).get('name', Path(config).stem)
+
+
+def default_parameters(chapter:str) -> dict:
+    "The defaults in a chapter's papermill `parameters` cell ({} when it has none)."
+    nb = nbformat.read(ROOT/'nbs'/f'{chapter}.ipynb', as_version=4)
+    ns = {}
+    for c in nb.cells:
+        if 'parameters' in c.metadata.get('tags', []): exec(c.source, ns)
+    return {k: v for k, v in ns.items() if not k.startswith('__')}
+
+
 def chapter_parameters(chapter:str, config:str, data_root:str|None) -> dict:
-    "The papermill parameters of a chapter: 05_train takes the config's fields, the others the config file."
+    "The papermill parameters of a chapter: 05_train takes the config's fields, 06 the run, the others the config file."
+    if not default_parameters(chapter): return {}
+    if chapter == '06_evaluate': return {'RUN': run_name(config), 'CHECKPOINT': 'best.pt'}
     if chapter == '05_train':
         params = yaml.safe_load((ROOT/config).read_text()) or {}
-        params.setdefault('name', Path(config).stem)
-    elif chapter == 'index': return {}
+        params.setdefault('name', run_name(config))
     else: params = {'config_file': config}
     if data_root: params['data_root'] = data_root
     return params
@@ -51,15 +70,16 @@ def main():
     ap.add_argument('--only', nargs='*', default=CHAPTERS, help='chapters to run (default: all, in order)')
     a = ap.parse_args()
     out = ROOT/'runs'/f'report-{Path(a.config).stem}'; out.mkdir(parents=True, exist_ok=True)
-    write_back = a.config == DEFAULT_CONFIG and not a.data_root
+    default = a.config == DEFAULT_CONFIG and not a.data_root
     for ch in [c for c in CHAPTERS if c in a.only]:
+        write_back = run_name(a.config) == default_parameters(ch)['RUN'] if ch == '06_evaluate' else default
         start = time.time()
         print(f'== {ch}', flush=True)
         pm.execute_notebook(ROOT/'nbs'/f'{ch}.ipynb', out/f'{ch}.ipynb', parameters=chapter_parameters(ch, a.config, a.data_root),
                             cwd=ROOT/'nbs', log_output=True, progress_bar=False)
         if write_back: copy_outputs(out/f'{ch}.ipynb', ROOT/'nbs'/f'{ch}.ipynb')
         print(f'== {ch} done in {time.time() - start:.0f} s -> {out.relative_to(ROOT)}/{ch}.ipynb', flush=True)
-    if write_back:
+    if default or '06_evaluate' in a.only:
         subprocess.run([str(Path(sys.executable).parent/'nbdev_clean')], cwd=ROOT, check=True)
         subprocess.run([sys.executable, str(ROOT/'scripts'/'render.py'), 'readme'], cwd=ROOT, check=True)
 
