@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from alexnet.core import load_config, resolve_path, set_seed
 from alexnet.model import build_model
 from alexnet.preprocessing import open_store
-from alexnet.train import autocast, checkpoint_state, fit, make_optimizer, make_scheduler, write_last
+from alexnet.evaluate import autocast_context
+from alexnet.train import checkpoint_state, fit, make_optimizer, make_scheduler, write_last
 
 
 def bare_step_times(config, num_classes:int, steps:int) -> list[float]:
@@ -29,7 +30,7 @@ def bare_step_times(config, num_classes:int, steps:int) -> list[float]:
     device = torch.device('cpu'); times = []
     for i in range(steps + 2):
         t = time.perf_counter()
-        with autocast(config, device): loss = F.cross_entropy(model(x).float(), y)
+        with autocast_context(device, config.amp): loss = F.cross_entropy(model(x).float(), y)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); loss.item()
         if i >= 2: times.append(time.perf_counter() - t)
     return times

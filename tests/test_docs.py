@@ -70,7 +70,7 @@ def page_check(site: Path, name: str) -> dict:
     return json.loads(m.group(1).replace('&quot;', '"').replace('&amp;', '&'))
 
 
-@pytest.mark.parametrize('name', ['index', '04_model'])
+@pytest.mark.parametrize('name', ['index', '02_statistics'])
 def test_page_renders_in_chromium(site, name):
     seen = page_check(site, name)
     assert seen['broken'] == [], f'images that did not load in {name}.html: {seen["broken"]}'

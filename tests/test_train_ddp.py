@@ -24,5 +24,5 @@ def test_ddp_two_processes_match_single_process(tmp_path):
     assert ddp.stdout.count('epoch 1/1 step 4/4') == 1, 'only rank 0 prints'
     (l1, v1), (l2, v2) = losses(tmp_path, 'single'), losses(tmp_path, 'ddp')
     assert len(l1) == len(l2) == 4
-    for a, b in zip(l1, l2): assert abs(a - b) <= 0.05 * abs(a), (l1, l2)  # same images, per-rank crops differ
+    for a, b in zip(l1, l2): assert abs(a - b) <= 0.01 * abs(a), (l1, l2)  # same images; per-rank crops and flips differ
     assert abs(v1['top1'] - v2['top1']) <= 100 / 32 + 1e-6, (v1, v2)  # at most one of 32 val images differs
