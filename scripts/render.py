@@ -6,7 +6,8 @@
 Cell directives are applied as nbdev's docs would (`#| hide` drops a cell, `#| echo: false` drops
 its input, directive lines are not shown). The HTML site needs no network: images (figures in
 outputs and `![](../plots/x.png)` in markdown) are embedded in the pages, no MathJax or require.js is
-loaded from a CDN, and a navigation bar links every chapter. When `quarto` is on the PATH, use
+loaded from a CDN (output figures are embedded; `plots/` is copied beside the pages for the markdown
+figures), and a navigation bar links every chapter. When `quarto` is on the PATH, use
 `nbdev_docs` instead for the full nbdev site.
 """
 import argparse
@@ -79,9 +80,11 @@ def render_docs(out:Path):
         body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'path': str(NBS), 'name': chapter_title(nb, name)}})
         body = re.sub(r'<script\b.*?</script>', lambda m: '' if 'https://' in m.group(0) else m.group(0), body, flags=re.S)  # nothing from a CDN
         body = re.sub(r'href="(?:\./)?([\w-]+)\.ipynb', r'href="\1.html', body)   # chapter links -> pages
+        body = body.replace('src="../plots/', 'src="plots/')                           # figures travel with the site
         body = body.replace('<body', '<body data-report="alexnet"', 1)
         body = re.sub(r'(<body[^>]*>)', lambda m: m.group(1) + nav_bar(pages, name), body, count=1)
         (out/f'{name}.html').write_text(body)
+    shutil.copytree(ROOT/'plots', out/'plots', dirs_exist_ok=True)
     print(f'wrote {len(books)} pages to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out.name}/')
 
 
