@@ -4,11 +4,10 @@
     python scripts/render.py docs [--out D]  # an HTML site of every notebook in nbs/ (default _docs/)
 
 Cell directives are applied as nbdev's docs would (`#| hide` drops a cell, `#| echo: false` drops
-its input, directive lines are not shown). The HTML site needs no network: images (figures in
-outputs and `![](../plots/x.png)` in markdown) are embedded in the pages, no MathJax or require.js is
-loaded from a CDN (output figures are embedded; `plots/` is copied beside the pages for the markdown
-figures), and a navigation bar links every chapter. When `quarto` is on the PATH, use
-`nbdev_docs` instead for the full nbdev site.
+its input, directive lines are not shown). The HTML site needs no network: output figures are
+embedded in the pages, `plots/` is copied beside them for the markdown figures (`![](../plots/x.png)`),
+no MathJax or require.js is loaded from a CDN, and a navigation bar links every chapter. When `quarto`
+is on the PATH, use `nbdev_docs` instead for the full nbdev site.
 """
 import argparse
 import html
