@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 # %% auto #0
-__all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'Config', 'load_config', 'save_config',
-           'set_seed', 'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device', 'git_sha', 'provenance',
-           'file_checksum', 'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'in_notebook_test', 'save_figure']
+__all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'Config', 'read_yaml', 'task_names',
+           'task_defaults', 'load_config', 'non_default', 'save_config', 'set_seed', 'derive_seed', 'make_generator',
+           'DistEnv', 'dist_env', 'get_device', 'git_sha', 'provenance', 'file_checksum', 'atomic_write_text',
+           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'in_notebook_test', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #77fea8e1
 import numpy as np
@@ -77,12 +77,14 @@ def _type_name(f:dataclasses.Field) -> str:
     "A dataclass field's type as a name ('int', 'str', ...), whether or not annotations are postponed."
     return f.type if isinstance(f.type, str) else f.type.__name__
 
-# %% ../nbs/00_core.ipynb #7457a4ec
+# %% ../nbs/00_core.ipynb #5060cf98
 @dataclass
 class Config:
     "Every knob of a run. Field names = notebook parameters = YAML keys = CLI flags."
     # --- run ---
     name: str = 'demo'  # run name: outputs go to runs/<name>/
+    task: str = ''  # a preset from configs/tasks/<task>.yaml (dataset, sizes, variant, recipe); '' = none
+    fast_dev_run: bool = False  # smoke run: 2 train and 2 val batches through the whole pipeline, nothing kept
     out_dir: str = 'runs'  # parent folder of run folders (relative to the project root)
     seed: int = 0  # seeds model init, data order and augmentation
     # --- data ---
@@ -93,6 +95,8 @@ class Config:
     workers: int = 2  # DataLoader / preprocessing worker processes
     limit_train: int = 0  # use only N evenly spaced training images (0 = all); for smoke runs
     limit_val: int = 0  # use only N evenly spaced validation images (0 = all)
+    image_size: int = 256  # side of the prepared images: shorter side resized to it, then centre-cropped (paper: 256)
+    download: bool = False  # let torchvision download the source into data_root when it is absent
     # --- augmentation ---
     crop: int = 224  # training crop size (random crop of the 256x256 image)
     flip: bool = True  # random horizontal flip, p=0.5 per image per epoch
@@ -104,6 +108,7 @@ class Config:
     input_convention: str = 'pad-ceil'  # how conv1 gets 55x55 maps: pad-ceil (2012 code) | pad2 | 227
     num_classes: int = 0  # 0 = number of classes in the prepared store
     dropout: float = 0.5  # dropout probability on fc6/fc7 outputs
+    upsample_to: int = 0  # resize inputs to the net's native size first (the paper net on 32x32 data); 0 = no
     # --- optimisation ---
     epochs: int = 90  # passes over the training set
     batch_size: int = 128  # global batch size (split across ranks)
@@ -125,6 +130,7 @@ class Config:
     log_every: int = 20  # print a progress line every N steps
     ckpt_every: int = 0  # also checkpoint every N steps (0 = once per epoch)
     eval_ten_crop: bool = True  # also report ten-crop errors at the end
+    tensorboard: bool = False  # also write TensorBoard scalars and weight/gradient histograms to runs/<name>/tb
 
     def check(self) -> 'Config':
         "Validate every field: types, allowed choices and ranges; raise `ConfigError` naming the field."
@@ -138,6 +144,8 @@ class Config:
         for name in ('epochs', 'batch_size'):
             if getattr(self, name) < 1: raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 1")
         if self.lr <= 0: raise ConfigError(f"lr={self.lr!r} must be > 0")
+        if self.image_size < 1: raise ConfigError(f"image_size={self.image_size!r} must be >= 1")
+        if self.task: check_choice('task', self.task, tuple(task_names()))
         self.milestone_epochs()
         return self
 
@@ -160,16 +168,41 @@ class Config:
     @property
     def run_dir(self) -> Path: return resolve_path(self.out_dir)/self.name
 
-# %% ../nbs/00_core.ipynb #9598f446
+# %% ../nbs/00_core.ipynb #9275f740
+def read_yaml(path:str|os.PathLike, # YAML file (relative to the project root)
+              what:str='config file', # how an error names the file
+             ) -> dict:
+    "The mapping in a YAML file; `ConfigError` when it is missing."
+    p = resolve_path(path)
+    if not p.exists(): raise ConfigError(f"{what} {path} not found (looked for {p.name} under {p.parent.name}/)")
+    return yaml.safe_load(p.read_text()) or {}
+
+# %% ../nbs/00_core.ipynb #6a9ba861
+def task_names() -> list[str]:
+    "The tasks: the stems of `configs/tasks/*.yaml`."
+    return sorted(p.stem for p in (project_root()/'configs'/'tasks').glob('*.yaml'))
+
+# %% ../nbs/00_core.ipynb #706d4278
+def task_defaults(task:str, # a task name ('' = none)
+                 ) -> dict:
+    "The preset of `task` from `configs/tasks/<task>.yaml` ({} for no task); a wrong name lists the tasks."
+    if not task: return {}
+    check_choice('task', task, tuple(task_names()))
+    return {**read_yaml(f'configs/tasks/{task}.yaml', 'task file'), 'task': task}
+
+# %% ../nbs/00_core.ipynb #1b7aeb0e
 def load_config(path:str|os.PathLike|None=None, # YAML file (relative to the project root), or None for the defaults
                 **overrides) -> Config:
-    "Config from a YAML file plus keyword overrides, validated."
-    d = {}
-    if path is not None:
-        p = resolve_path(path)
-        if not p.exists(): raise ConfigError(f"config file {path} not found (looked for {p.name} under {p.parent.name}/)")
-        d = yaml.safe_load(p.read_text()) or {}
-    return Config.from_dict({**d, **overrides})
+    "Config from the task preset (if a `task` is named), then a YAML file, then keyword overrides, validated."
+    d = {**(read_yaml(path) if path is not None else {}), **overrides}
+    return Config.from_dict({**task_defaults(d.get('task', '')), **d})
+
+# %% ../nbs/00_core.ipynb #04139ecd
+def non_default(params:dict, # parameter values, e.g. a notebook's parameters
+               ) -> dict:
+    "The entries of `params` that differ from `Config`'s defaults (what a notebook run overrides)."
+    defaults = Config().to_dict()
+    return {k: v for k, v in params.items() if k not in defaults or v != defaults[k]}
 
 # %% ../nbs/00_core.ipynb #fdef4b70
 def save_config(config:Config, path:str|os.PathLike):
