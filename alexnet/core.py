@@ -19,9 +19,10 @@ from typing import Any, get_args, get_origin
 
 # %% auto #0
 __all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'Config', 'read_yaml', 'task_names',
-           'task_defaults', 'load_config', 'non_default', 'save_config', 'set_seed', 'derive_seed', 'make_generator',
-           'DistEnv', 'dist_env', 'get_device', 'git_sha', 'provenance', 'file_checksum', 'atomic_write_text',
-           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'in_notebook_test', 'save_figure']
+           'task_defaults', 'load_config', 'non_default', 'save_config', 'limit_indices', 'set_seed', 'derive_seed',
+           'make_generator', 'DistEnv', 'dist_env', 'get_device', 'git_sha', 'provenance', 'file_checksum',
+           'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'in_notebook_test',
+           'save_figure']
 
 # %% ../nbs/00_core.ipynb #77fea8e1
 import numpy as np
@@ -58,10 +59,10 @@ def resolve_path(p:str|os.PathLike, # absolute, or relative to the project root
     p = Path(p).expanduser()
     return p if p.is_absolute() else project_root()/p
 
-# %% ../nbs/00_core.ipynb #dfa696a3
+# %% ../nbs/00_core.ipynb #f8e4da96
 CHOICES = dict(
     dataset=('demo', 'imagenet2012', 'imagenet2010', 'imagefolder', 'imagenette', 'tiny-imagenet',
-             'cifar10', 'cifar100', 'mnist', 'fashion-mnist', 'caltech256'),
+             'cifar10', 'cifar100', 'mnist', 'fashion-mnist', 'caltech256', 'imagewoof', 'voc2012'),
     variant=('paper', 'cuda-convnet', 'torchvision', 'small'),
     input_convention=('pad-ceil', 'pad2', '227'),
     optimizer=('paper', 'sgd', 'adam'),
@@ -208,6 +209,15 @@ def non_default(params:dict, # parameter values, e.g. a notebook's parameters
 def save_config(config:Config, path:str|os.PathLike):
     "Write `config` as YAML."
     Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+# %% ../nbs/00_core.ipynb #8aeca274
+def limit_indices(total:int, # items in the split
+                  limit:int=0, # how many to keep (0 = all)
+                 ) -> torch.Tensor:
+    "The items a `limit` selects: all, or `limit` evenly spaced ones."
+    if limit < 0: raise ConfigError(f"limit={limit} must be >= 0 (0 = all images)")
+    if not limit or limit >= total: return torch.arange(total)
+    return torch.arange(limit) * total // limit
 
 # %% ../nbs/00_core.ipynb #4c7c602b
 def set_seed(seed:int):

@@ -23,7 +23,7 @@ import papermill as pm
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ['01_preprocessing', '02_statistics', '03_augmentation', '04_model', '05_train', '06_evaluate', 'index']
+CHAPTERS = ['01_preprocessing', '02_statistics', '03_augmentation', '04_model', '05_train', '06_evaluate', '07_tasks', 'index']
 DEFAULT_CONFIG = 'configs/demo.yaml'
 
 

@@ -1,7 +1,8 @@
 "End-to-end tests of nbs/05_train.ipynb and `python -m alexnet.train` (papermill, CLI), on the demo data."
-import json, re, subprocess, sys
+import json, os, re, subprocess, sys, time
 from pathlib import Path
 
+import numpy as np
 import papermill as pm
 import pytest
 import torch
@@ -72,3 +73,109 @@ def test_cli_rejects_unknown_flag_and_value():
     assert r.returncode == 2 and '--nosuch' in r.stderr
     r = subprocess.run([sys.executable, '-m', 'alexnet.train', '--schedule', 'cosine'], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "--schedule: invalid choice: 'cosine'" in r.stderr and 'plateau' in r.stderr
+
+
+# --- in-process runs: fast_dev_run, multi-label + TensorBoard, the NaN guard and the chance warning ---
+TINY = dict(epochs=1, limit_train=16, limit_val=8, batch_size=8, log_every=1, workers=0, eval_ten_crop=False, device='cpu')
+
+
+def test_fast_dev_run_cli_keeps_nothing(tmp_path):
+    "CLI smoke run: one summary line; no runs/<name>, no results/ file, nothing left in the temporary folder."
+    (tmp_path/'tmp').mkdir(); start = time.time()
+    r = subprocess.run([sys.executable, '-m', 'alexnet.train', '--fast_dev_run', 'true', '--device', 'cpu', '--workers', '0',
+                        '--out_dir', str(tmp_path/'runs'), '--name', 'dev'], capture_output=True, text=True, cwd=ROOT,
+                       env=os.environ | dict(TMPDIR=str(tmp_path/'tmp')), timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(r'fast_dev_run ok: task demo, 2 train \+ 2 val batches, loss [\d.]+, top-1 err [\d.]+%, [\d.]+ s', lines[0]), r.stdout
+    assert not (tmp_path/'runs').exists()
+    assert not [p.name for p in (tmp_path/'tmp').iterdir() if not p.name.startswith('torchinductor_')]  # torch's own cache may stay
+    assert not [p for p in (ROOT/'results').rglob('*') if p.stat().st_mtime >= start], 'fast_dev_run wrote under results/'
+
+
+def test_fast_dev_run_from_papermill(tmp_path):
+    out = run_nb(tmp_path, name='dev', fast_dev_run=True, workers=0, device='cpu')
+    text = json.dumps([c.get('outputs', []) for c in json.loads(out.read_text())['cells']])
+    assert 'fast_dev_run ok: task demo, 2 train + 2 val batches' in text
+    assert not (tmp_path/'runs').exists()
+
+
+class ToyMultiLabelSplit:
+    "An in-memory multi-label split (random 256x256 images, (N, 4) multi-hot labels): the StoreSplit interface."
+    def __init__(self, name, n, seed):
+        g = torch.Generator().manual_seed(seed)
+        self.images = torch.randint(0, 256, (n, 3, 256, 256), dtype=torch.uint8, generator=g)
+        self.labels = (np.random.default_rng(seed).random((n, 4)) < 0.4).astype(np.uint8)
+        self.labels[np.arange(n), np.arange(n) % 4] = 1  # every class has positives
+        self.name, self.checksum = name, f'toy-ml-{name}'
+    def __len__(self): return len(self.images)
+    def read(self, i): return self.images[i].clone()
+    def read_many(self, idx): return self.images[torch.as_tensor(np.asarray(idx), dtype=torch.long)].clone()
+
+
+class ToyMultiLabelStore:
+    "A hand-made multi-label store (the Store interface): 16 train and 8 val images, 4 classes."
+    multilabel = True
+    classes = class_names = ['a', 'b', 'c', 'd']
+    splits = ['train', 'val']
+    def __init__(self): self._s = dict(train=ToyMultiLabelSplit('train', 16, 0), val=ToyMultiLabelSplit('val', 8, 1))
+    def split(self, name): return self._s[name]
+
+
+def test_multilabel_run_bce_map_and_tensorboard(tmp_path, monkeypatch):
+    import alexnet.train as T
+    from alexnet.core import Config
+    from alexnet.statistics import moment_sums, stats_from_sums
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    store = ToyMultiLabelStore()
+    monkeypatch.setattr(T, 'ensure_prepared', lambda config: store)
+    monkeypatch.setattr(T, 'ensure_stats', lambda s, split='train': stats_from_sums(moment_sums(s.split(split).images), 'toy'))
+    losses, real = [], T.make_loss
+    monkeypatch.setattr(T, 'make_loss', lambda multilabel: losses.append(multilabel) or real(multilabel))
+    lines = []
+    out = T.fit(Config(out_dir=str(tmp_path), name='ml', tensorboard=True, optimizer='adam', lr=1e-4, **TINY), log=lines.append)
+    recs = [json.loads(l) for l in out['metrics'].read_text().splitlines()]
+    val = [r for r in recs if r['kind'] == 'val']
+    assert len(val) == 1 and 0 < val[0]['mAP'] <= 100 and 'top1' not in val[0], val
+    assert losses == [True]  # BCEWithLogitsLoss
+    res = json.loads(out['results'].read_text())
+    assert res['multilabel'] and res['center'] == dict(mAP=val[0]['mAP'], n=8) and out['mAP'] == val[0]['mAP']
+    assert torch.load(out['best'], weights_only=True)['best_top1'] == pytest.approx(100 - val[0]['mAP'])  # the error is 100 - mAP
+    assert any('val mAP' in l for l in lines) and any('final val (centre crop): mAP' in l for l in lines), lines
+    ea = EventAccumulator(str(tmp_path/'ml'/'tb'), size_guidance={'histograms': 0}).Reload()
+    assert {'train/loss', 'train/top1', 'train/lr', 'val/mAP'} <= set(ea.Tags()['scalars']), ea.Tags()
+    assert [e.step for e in ea.Scalars('train/loss')] == [1, 2]
+    names = {n for n, _ in T.build_model(Config(), 4).named_parameters()}
+    assert {f'{kind}/{n}' for n in names for kind in ('weights', 'grads')} <= set(ea.Tags()['histograms']), ea.Tags()['histograms']
+
+
+def test_nan_guard_keeps_last_good_checkpoint_and_chance_warning(tmp_path, monkeypatch):
+    "Loss at ln(C) after the first epoch warns (PAPER.md E.1); a NaN loss at step 3 stops the run, last.pt stays at step 2."
+    import alexnet.train as T
+    from alexnet.core import Config
+    real = T.make_loss
+    def nan_at_third_call(multilabel):
+        f, calls = real(multilabel), []
+        def loss(logits, y):
+            calls.append(1); v = f(logits, y)
+            return v * float('nan') if len(calls) == 3 else v
+        return loss
+    monkeypatch.setattr(T, 'make_loss', nan_at_third_call)
+    lines = []
+    cfg = Config(out_dir=str(tmp_path), name='nan', optimizer='sgd', lr=1e-9, **TINY | dict(epochs=2))
+    with pytest.raises(FloatingPointError, match='loss is nan at step 3'): T.fit(cfg, log=lines.append)
+    assert any('PAPER.md E.1' in l and 'ln(10)' in l for l in lines), lines
+    ck = torch.load(tmp_path/'nan'/'last.pt', weights_only=True)
+    assert ck['step'] == 2 and all(torch.isfinite(v).all() for v in ck['model'].values())
+
+
+@pytest.mark.parametrize('task, metric', [('cifar10', 'top-1 err'), ('voc2012', 'mAP')])
+def test_cli_task_fast_dev_run_on_fixture(tmp_path, task, metric):
+    "`python -m alexnet.train --task T --fast_dev_run true` on a fixture in the dataset's real format (VOC: multi-label, mAP)."
+    from alexnet.tasks import write_fixture
+    root = write_fixture(task, tmp_path/'data')
+    r = subprocess.run([sys.executable, '-m', 'alexnet.train', '--task', task, '--data_root', str(root), '--fast_dev_run', 'true',
+                        '--device', 'cpu', '--workers', '0', '--out_dir', str(tmp_path/'runs')], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert re.search(rf'^fast_dev_run ok: task {task}, 2 train \+ 2 val batches, loss [\d.]+, {metric} [\d.]+%', r.stdout, re.M), r.stdout
+    assert not (tmp_path/'runs').exists()

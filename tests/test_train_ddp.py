@@ -1,5 +1,5 @@
 "DDP through torchrun (gloo, 2 CPU processes) follows the single-process run with the same global batch."
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,3 +26,37 @@ def test_ddp_two_processes_match_single_process(tmp_path):
     assert len(l1) == len(l2) == 4
     for a, b in zip(l1, l2): assert abs(a - b) <= 0.01 * abs(a), (l1, l2)  # same images; per-rank crops and flips differ
     assert abs(v1['top1'] - v2['top1']) <= 100 / 32 + 1e-6, (v1, v2)  # at most one of 32 val images differs
+
+
+def test_notebook_gpus_path_fit_distributed(tmp_path):
+    "The notebook's `gpus > 1` path: `fit_distributed` launches torchrun (2 CPU processes, gloo), streams rank 0's log, returns fit's dict."
+    from alexnet.core import load_config
+    from alexnet.train import fit_distributed
+    import torch
+    config = load_config(None, out_dir=str(tmp_path), name='nb', epochs=1, limit_train=32, limit_val=16, batch_size=16,
+                         workers=0, eval_ten_crop=False, log_every=1, device='cpu')
+    lines = []
+    out = fit_distributed(config, 2, log=lines.append)
+    run = tmp_path/'nb'
+    assert out['run_dir'] == run and out['results'] == run/'results.json' and 0 <= out['top1'] <= 100
+    assert sum('epoch 1/1 step 2/2' in l for l in lines) == 1, lines  # global batch 16 = 2 x 8: 2 steps; only rank 0 prints
+    assert any('(2 processes)' in l for l in lines) and any(l.startswith('final val') for l in lines), lines
+    r = json.loads((run/'results.json').read_text())
+    assert r['center']['n'] == 16 and r['center']['top1'] == out['top1']  # all 16 val images, scored across both ranks
+    ck = torch.load(run/'last.pt', weights_only=True)
+    assert (ck['epoch'], ck['batch'], ck['step']) == (1, 0, 2) and (run/'best.pt').exists() and (run/'launch.yaml').exists()
+
+
+def test_ddp_multilabel_fast_dev_run(tmp_path):
+    "torchrun, 2 CPU processes, VOC 2012 fixture (multi-label): the val scores of both ranks are gathered for one mAP; nothing kept."
+    from alexnet.tasks import write_fixture
+    root = write_fixture('voc2012', tmp_path/'data')
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '-m', 'alexnet.train',
+                        '--task', 'voc2012', '--data_root', str(root), '--fast_dev_run', 'true', '--device', 'cpu', '--workers', '0',
+                        '--out_dir', str(tmp_path/'runs')], capture_output=True, text=True, cwd=ROOT,
+                       env=os.environ | dict(OMP_NUM_THREADS='1'), timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    ok = [l for l in r.stdout.splitlines() if l.startswith('fast_dev_run ok')]
+    # rank 0 only; the smoke store holds 20 images per split, so 2 ranks x 8 images may get only 1 training batch
+    assert len(ok) == 1 and re.search(r'task voc2012, [12] train \+ [12] val batches, loss [\d.]+, mAP [\d.]+%', ok[0]), r.stdout
+    assert not (tmp_path/'runs').exists()
