@@ -21,39 +21,52 @@ import torchvision
 
 from .core import CHOICES, Config, ConfigError, check_choice, resolve_path
 
-# %% ../nbs/04_model.ipynb #e031d4d5
-def _window_sum(x:torch.Tensor, # tensor to sum over a window
-                size:int, # window length (the LRN n)
-                dim:int, # axis of the window (channels)
-                transpose:bool=False, # the adjoint window (for the backward pass)
-               ) -> torch.Tensor:
-    "Σ over `size` neighbours along `dim`, zero padded like `nn.LocalResponseNorm` (size//2 before, (size-1)//2 after)."
-    before, after = size // 2, (size - 1) // 2
-    if transpose: before, after = after, before
-    n, s = x.shape[dim], x.clone()
-    for d in range(1, min(after, n - 1) + 1): s.narrow(dim, 0, n - d).add_(x.narrow(dim, d, n - d))
-    for d in range(1, min(before, n - 1) + 1): s.narrow(dim, d, n - d).add_(x.narrow(dim, 0, n - d))
-    return s
+# %% ../nbs/04_model.ipynb #af3d367e
+def _window_matrix(channels:int, # channels in one tower
+                   size:int, # window length (the LRN n)
+                   like:torch.Tensor, # dtype and device of the result
+                  ) -> torch.Tensor:
+    "0/1 (channels, channels) matrix W: W[i, j] = 1 when channel i is in the window of channel j (as `nn.LocalResponseNorm`: size//2 before j, (size-1)//2 after)."
+    i = torch.arange(channels, device=like.device)
+    d = i[:, None] - i[None, :]
+    return ((d >= -(size // 2)) & (d <= (size - 1) // 2)).to(like.dtype)
 
-# %% ../nbs/04_model.ipynb #507b3cb4
+# %% ../nbs/04_model.ipynb #9174b1a5
+def _window_sum(x:torch.Tensor, # (B, towers, C/towers, H, W) view
+                w:torch.Tensor, # window matrix from `_window_matrix` (or its transpose: the adjoint window)
+                alpha:float=1., # scale of the sums
+                bias:float=0., # added to every scaled sum
+               ) -> torch.Tensor:
+    "bias + alpha·Σ_i x_i·w[i, j] for every channel j of each tower, as one matrix product."
+    B, T, C, H, W = x.shape
+    k = x.new_full((1,), bias)
+    rows = x.permute(0, 3, 4, 1, 2)
+    if rows.is_contiguous():  # channels_last memory: each pixel's channels are a row
+        return torch.addmm(k, rows.reshape(-1, C), w, alpha=alpha).view(B, H, W, T, C).permute(0, 3, 4, 1, 2)
+    planes = x.reshape(B * T, C, H * W)  # contiguous memory: each channel plane is a column (a view; copies other layouts)
+    sums = torch.matmul(w.T, planes).view(B, T, C, H, W)  # (baddbmm would first copy the bias to the output's size)
+    return sums if (alpha, bias) == (1., 0.) else torch.add(k, sums, alpha=alpha)
+
+# %% ../nbs/04_model.ipynb #b2adae9f
 class _LocalResponseNorm(torch.autograd.Function):
     "LRN over axis 2 of a (B, towers, C/towers, H, W) view, with a hand-written backward."
     @staticmethod
     def forward(ctx, x, size, alpha, beta, k):
-        scale = _window_sum(x * x, size, 2).mul_(alpha / size).add_(k)
+        w = _window_matrix(x.shape[2], size, x)
+        scale = _window_sum(x * x, w, alpha / size, k)
         power = scale.pow(-beta)
-        ctx.save_for_backward(x, scale, power)
-        ctx.hyper = size, alpha, beta
+        ctx.save_for_backward(x, scale, power, w)
+        ctx.factor = 2 * beta * alpha / size
         return x * power
 
     @staticmethod
     def backward(ctx, grad):
-        x, scale, power = ctx.saved_tensors
-        size, alpha, beta = ctx.hyper
-        t = _window_sum(grad * x * power / scale, size, 2, transpose=True)
-        return grad * power - (2 * beta * alpha / size) * x * t, None, None, None, None
+        x, scale, power, w = ctx.saved_tensors
+        grad_power = grad * power
+        t = _window_sum((grad_power * x).div_(scale), w.T)
+        return grad_power.addcmul_(x, t, value=-ctx.factor), None, None, None, None
 
-# %% ../nbs/04_model.ipynb #2e526fdc
+# %% ../nbs/04_model.ipynb #421ed56c
 def local_response_norm(x:torch.Tensor, # (B, C, H, W) activations
                         size:int=5, # n: channels in the window
                         alpha:float=1e-4, # α, applied as α/n (2012 code, PyTorch)
@@ -61,16 +74,16 @@ def local_response_norm(x:torch.Tensor, # (B, C, H, W) activations
                         k:float=2., # k
                         towers:int=1, # normalise within each of this many equal channel groups
                        ) -> torch.Tensor:
-    "`F.local_response_norm` applied within each tower, computed with shifted sums and a hand-written backward."
+    "`F.local_response_norm` applied within each tower, computed with band-matrix window sums and a hand-written backward."
     B, C, H, W = x.shape
     return _LocalResponseNorm.apply(x.view(B, towers, C // towers, H, W), size, alpha, beta, k).view(B, C, H, W)
 
-# %% ../nbs/04_model.ipynb #cefcc048
+# %% ../nbs/04_model.ipynb #d3ceb806
 class LRN(nn.Module):
     "Cross-channel local response normalisation [P §3.3] within each tower; `impl='torch'` uses `F.local_response_norm`."
     def __init__(self, size:int=5, alpha:float=1e-4, beta:float=0.75, k:float=2.,
                  towers:int=2, # channel groups normalised separately (2 = the paper's two GPUs)
-                 impl:str='fast', # fast (shifted sums) | torch (nn.LocalResponseNorm's avg_pool3d)
+                 impl:str='fast', # fast (band-matrix sums, hand-written backward) | torch (nn.LocalResponseNorm's avg_pool3d)
                 ):
         super().__init__()
         self.size, self.alpha, self.beta, self.k, self.towers = size, alpha, beta, k, towers
@@ -284,14 +297,14 @@ class AlexNet(nn.Module):
             if not _is_dropout(m): x = m(x)
         return torch.cat([x[0], x[1].to(x[0].device)], 1) if isinstance(x, tuple) else x
 
-# %% ../nbs/04_model.ipynb #e45a74d1
-def build_model(config:Config, # uses variant, input_convention, dropout, num_classes
+# %% ../nbs/04_model.ipynb #32201791
+def build_model(config:Config, # uses variant, input_convention, dropout, num_classes, upsample_to
                 num_classes:int|None=None, # classes in the data; config.num_classes overrides it when > 0
                ) -> AlexNet:
     "The `AlexNet` a config asks for."
     n = config.num_classes or num_classes
     if not n: raise ConfigError("num_classes: config.num_classes is 0 and no class count was given; pass the number of classes in the data")
-    return AlexNet(config.variant, n, config.input_convention, config.dropout)
+    return AlexNet(config.variant, n, config.input_convention, config.dropout, upsample_to=config.upsample_to)
 
 # %% ../nbs/04_model.ipynb #914a9398
 def _macs(m:nn.Module, out:torch.Tensor) -> int:
