@@ -40,7 +40,7 @@ bench: $(STAMP)
 clean-runs:
 	rm -rf runs
 
-# The report: re-execute 01 -> 06 headless for $(CONFIG) (default: the demo), then README.md.
+# The report: re-execute 01 -> 07 headless for $(CONFIG) (default: the demo), then README.md.
 report: $(STAMP)
 	$(BIN)/python scripts/report.py --config $(CONFIG) $(if $(DATA),--data-root $(DATA))
 

@@ -1,4 +1,4 @@
-"""`make report`: re-execute the chapters 01 -> 06 and the front page headless with papermill for one config, in order,
+"""`make report`: re-execute the chapters 01 -> 07 and the front page headless with papermill for one config, in order,
 each stage reading what the previous one wrote, then refresh README.md.
 
     python scripts/report.py --config configs/demo.yaml                 # the committed report

@@ -41,7 +41,7 @@ for nb in nbs/*.ipynb; do
 done
 
 junit=$(mktemp)
-timeout 1800 $BIN/pytest tests -q --junitxml="$junit"; status=$?
+timeout 1800 $BIN/pytest tests -q --durations=12 --junitxml="$junit"; status=$?
 read -r pt pf < <($BIN/python - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try: r = ET.parse(sys.argv[1]).getroot()
