@@ -32,6 +32,13 @@ def run_name(config:str) -> str:
     return (yaml.safe_load((ROOT/config).read_text()) or {}).get('name', Path(config).stem)
 
 
+def data_note(config:str) -> str:
+    "The note 06_evaluate keeps with a run's numbers: its own default for the report's real-data run, else the config's dataset."
+    d = default_parameters('06_evaluate')
+    if run_name(config) == d['RUN']: return d['NOTE']
+    return f"{(yaml.safe_load((ROOT/config).read_text()) or {}).get('dataset', 'unknown')} data, {config}"
+
+
 def default_parameters(chapter:str) -> dict:
     "The defaults in a chapter's papermill `parameters` cell ({} when it has none)."
     nb = nbformat.read(ROOT/'nbs'/f'{chapter}.ipynb', as_version=4)
@@ -44,7 +51,7 @@ def default_parameters(chapter:str) -> dict:
 def chapter_parameters(chapter:str, config:str, data_root:str|None) -> dict:
     "The papermill parameters of a chapter: 05_train takes the config's fields, 06 the run, the others the config file."
     if not default_parameters(chapter): return {}
-    if chapter == '06_evaluate': return {'RUN': run_name(config), 'CHECKPOINT': 'best.pt'}
+    if chapter == '06_evaluate': return {'RUN': run_name(config), 'CHECKPOINT': 'best.pt', 'NOTE': data_note(config)}
     if chapter == '05_train':
         params = yaml.safe_load((ROOT/config).read_text()) or {}
         params.setdefault('name', run_name(config))
