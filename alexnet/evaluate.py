@@ -573,7 +573,7 @@ def evaluate_checkpoint(path:str|Path, # our checkpoint (runs/<name>/best.pt) or
     dev = get_device(device); model.to(dev)
     images = store.split(split) if every == 1 else SubsetSplit(store.split(split), np.arange(0, len(store.split(split)), every))
     n_train = len(store.split('train')) if 'train' in store.splits else 0
-    multilabel = bool(getattr(store, 'multilabel', False))
+    multilabel = store.multilabel
     res = dict(run=config.name, task=config.task, multilabel=multilabel, checkpoint=rel_path(resolve_path(path)), kind=info['kind'],
                epoch=trained_epochs(info, config, n_train), variant=config.variant, dataset=config.dataset, data=Path(config.data_root).name, data_checksum=store.manifest['checksum'],
                split=split if every == 1 else f"{split}[::{every}]", split_size=len(store.split(split)),

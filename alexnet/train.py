@@ -379,7 +379,7 @@ def train_run(config:Config, # the run's settings (checked)
     store = ensure_prepared(config)
     stats = ensure_stats(store, split='train')
     classes = list(store.classes); num_classes = config.num_classes or len(classes)
-    multilabel = bool(getattr(store, 'multilabel', False)); criterion = make_loss(multilabel)
+    multilabel = store.multilabel; criterion = make_loss(multilabel)
     train_split, val_split = store.split('train'), store.split(config.val_split)
     loaders = {}
     def train_loader(epoch):
@@ -489,8 +489,8 @@ def finish(config:Config, model, val:dict|None, run_dir:Path, stats, store, devi
 
 # %% ../nbs/05_train.ipynb #43b61cd8
 def smoke_run(config:Config, # the settings to smoke-test (checked)
-                 log=print, # where rank 0's summary line goes
-                ) -> dict:
+              log=print, # where rank 0's summary line goes
+             ) -> dict:
     "Smoke-test `config`: 2 train + 2 val batches through the whole pipeline in a temporary run folder; one summary line."
     dist = dist_env(); b = min(config.batch_size, 8); t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='alexnet-fast-dev-run-') as tmp:

@@ -27,16 +27,21 @@ CHAPTERS = ['01_preprocessing', '02_statistics', '03_augmentation', '04_model', 
 DEFAULT_CONFIG = 'configs/demo.yaml'
 
 
+def config_dict(config:str) -> dict:
+    "The mapping in a config file (relative to the project root)."
+    return yaml.safe_load((ROOT/config).read_text()) or {}
+
+
 def run_name(config:str) -> str:
     "The run name of a config file: its `name` key, else the file's stem."
-    return (yaml.safe_load((ROOT/config).read_text()) or {}).get('name', Path(config).stem)
+    return config_dict(config).get('name', Path(config).stem)
 
 
 def data_note(config:str) -> str:
     "The note 06_evaluate keeps with a run's numbers: its own default for the report's real-data run, else the config's dataset."
     d = default_parameters('06_evaluate')
     if run_name(config) == d['RUN']: return d['NOTE']
-    return f"{(yaml.safe_load((ROOT/config).read_text()) or {}).get('dataset', 'unknown')} data, {config}"
+    return f"{config_dict(config).get('dataset', 'unknown')} data, {config}"
 
 
 def default_parameters(chapter:str) -> dict:
@@ -53,7 +58,7 @@ def chapter_parameters(chapter:str, config:str, data_root:str|None) -> dict:
     if not default_parameters(chapter): return {}
     if chapter == '06_evaluate': return {'RUN': run_name(config), 'CHECKPOINT': 'best.pt', 'NOTE': data_note(config)}
     if chapter == '05_train':
-        params = yaml.safe_load((ROOT/config).read_text()) or {}
+        params = config_dict(config)
         params.setdefault('name', run_name(config))
     else: params = {'config_file': config}
     if data_root: params['data_root'] = data_root
