@@ -1065,12 +1065,21 @@ def _check_raw(config:Config, root:Path):
         raise ConfigError(f"data_root={config.data_root!r} does not exist: {where_to_put(config.dataset, config.data_root)}; "
                           "or use dataset='demo' / task='demo' (generated offline)")
 
+def _raw_root(config:Config, # dataset, data_root, download
+              root:Path, # config.data_root resolved
+              demo_at:Path|None=None, # where to generate absent demo data (default: root)
+              **demo_sizes, # make_demo_dataset's n_train / n_val
+             ) -> Path:
+    "The raw data folder to prepare from: the demo data is generated when absent; any other absent source is a `ConfigError`."
+    if config.dataset == 'demo' and not (root/'DEMO.json').exists(): return make_demo_dataset(demo_at or root, **demo_sizes)
+    _check_raw(config, root)
+    return root
+
 def _fast_dev_run_store(config:Config, root:Path) -> Store:
     "A store of `fast_dev_run_images` images per split in a fresh temporary folder (removed at exit): never `config.prepared`."
     tmp = Path(tempfile.mkdtemp(prefix='alexnet-fast-dev-run-'))
     atexit.register(shutil.rmtree, tmp, True)
-    if config.dataset == 'demo' and not (root/'DEMO.json').exists(): root = make_demo_dataset(tmp/'demo', n_train=2, n_val=2)
-    else: _check_raw(config, root)
+    root = _raw_root(config, root, tmp/'demo', n_train=2, n_val=2)
     return open_store(prepare(config.dataset, root, tmp/'store', workers=1, size=config.image_size,
                               download=config.download, limit=fast_dev_run_images(dist_env().world_size), quiet=True))
 
@@ -1086,9 +1095,7 @@ def ensure_prepared(config:Config) -> Store:
                           f"{' limited to ' + str(m['limit']) + ' per split' if m.get('limit') else ''} but image_size={config.image_size}; "
                           "set prepared to another folder")
     if not (m and m.get('complete')):
-        if config.dataset == 'demo' and not (root/'DEMO.json').exists(): make_demo_dataset(root)
-        else: _check_raw(config, root)
-        prepare(config.dataset, root, out, workers=config.workers, size=config.image_size, download=config.download)
+        prepare(config.dataset, _raw_root(config, root), out, workers=config.workers, size=config.image_size, download=config.download)
     return open_store(out)
 
 # %% ../nbs/01_preprocessing.ipynb #15e52cd8
