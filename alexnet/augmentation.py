@@ -13,10 +13,10 @@ __all__ = ['max_offset', 'random_crops', 'center_crop', 'ten_crop_offsets', 'ten
            'color_noise', 'Normalizer', 'RawBatch', 'label_tensor', 'TrainLoader', 'make_train_loader', 'EvalLoader',
            'make_eval_loader']
 
-# %% ../nbs/03_augmentation.ipynb #7b2a26c3
+# %% ../nbs/03_augmentation.ipynb #8c1aafed
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .core import CHOICES, Config, ConfigError, DistEnv, check_choice, limit_indices, make_generator
 from .statistics import Stats, single_threaded, stats_from_sums, moment_sums
@@ -27,18 +27,18 @@ def max_offset(image_size:int, crop:int) -> int:
     if not 0 < crop <= image_size: raise ConfigError(f"crop={crop!r} must be between 1 and the image size {image_size}")
     return image_size - crop
 
-# %% ../nbs/03_augmentation.ipynb #22369794
-def random_crops(x:torch.Tensor, # (B,C,H,W) images (any dtype; uint8 in the loaders)
+# %% ../nbs/03_augmentation.ipynb #798ea921
+def random_crops(x:torch.Tensor|list, # (B,C,H,W) images, or B (C,H,W) images (any dtype; uint8 in the loaders)
                  oy:torch.Tensor, # (B,) top offsets
                  ox:torch.Tensor, # (B,) left offsets
                  flip:torch.Tensor, # (B,) bool: mirror horizontally
                  size:int=224, # crop size
                 ) -> torch.Tensor:
-    "One `size` crop per image at its offsets, mirrored where `flip` is set."
-    out = x.new_empty(x.shape[0], x.shape[1], size, size)
+    "One `size` crop per image at its offsets, mirrored where `flip` is set, as a (B,C,size,size) batch."
+    out = x[0].new_empty(len(x), x[0].shape[0], size, size)
     with single_threaded():
         for i, (y0, x0, f) in enumerate(zip(oy.tolist(), ox.tolist(), flip.tolist())):
-            patch = x[i, :, y0:y0 + size, x0:x0 + size]
+            patch = x[i][:, y0:y0 + size, x0:x0 + size]
             out[i] = patch.flip(-1) if f else patch
     return out
 
@@ -101,7 +101,7 @@ def color_noise(alpha:torch.Tensor, # (B,3) alphas ~ N(0, std)
     shift = (alpha * w) @ stats.eigvec.float().T
     return shift, (1 / (1 + std) if form == 'cuda-convnet' else 1.0)
 
-# %% ../nbs/03_augmentation.ipynb #52a7fa77
+# %% ../nbs/03_augmentation.ipynb #e1d76c5e
 class Normalizer:
     "uint8 crops -> float32 network input: mean-image subtraction (paper) or per-channel mean/std (deviation)."
     def __init__(self, stats:Stats, # training-set statistics
@@ -118,17 +118,16 @@ class Normalizer:
     def __call__(self, x:torch.Tensor, # uint8 (B,...,3,s,s)
                  shift:torch.Tensor|None=None, # (B,3) per-image RGB shift in 0-255 units
                  scale:float=1.0, # overall scale applied last
-                 out:torch.Tensor|None=None, # optional float32 output buffer of x's shape
                 ) -> torch.Tensor:
-        if x.device.type != 'cpu' or len(x) <= 1: return self._normalize(x, shift, scale, out)
+        if x.device.type != 'cpu' or len(x) <= 1: return self._normalize(x, shift, scale)
         # On CPU, image by image: the passes then stay in cache (three passes over a fresh batch-sized buffer
         # cost more than the arithmetic); same operations per element, so bit-identical to the batched path.
-        out = torch.empty(x.shape, dtype=torch.float32) if out is None else out
+        out = torch.empty(x.shape, dtype=torch.float32)
         for i in range(len(x)):
             self._normalize(x[i:i+1], None if shift is None else shift[i:i+1], scale, out[i:i+1])
         return out
 
-    def _normalize(self, x:torch.Tensor, shift:torch.Tensor|None, scale:float, out:torch.Tensor|None) -> torch.Tensor:
+    def _normalize(self, x:torch.Tensor, shift:torch.Tensor|None, scale:float, out:torch.Tensor|None=None) -> torch.Tensor:
         "The whole batch at once (see `__call__`)."
         out = torch.sub(x, self.mean.to(x.device, non_blocking=True), out=out)  # uint8 - float32 -> float32 in one pass
         if self.inv_std is not None: out.mul_(self.inv_std.to(x.device, non_blocking=True))
@@ -163,13 +162,12 @@ class RawBatch:
         "Pinned copy (called by the DataLoader's pin-memory thread), for a non-blocking copy to the GPU."
         return RawBatch(self.views.pin_memory(), self.y.pin_memory(), self.shift, self.scale)
 
-# %% ../nbs/03_augmentation.ipynb #bbbc45e1
+# %% ../nbs/03_augmentation.ipynb #3eee096e
 class _BatchLoader:
-    "Shared machinery: uint8 `RawBatch`es built in persistent workers, finished to float on `device`."
+    "Shared machinery: uint8 `RawBatch`es built in persistent workers, finished to float in this process, on `device`."
     def _setup(self, config:Config, stats:Stats, device):
         self.normalizer = Normalizer(stats, config.normalize, config.crop)
         self.device = torch.device(device) if device is not None else None
-        self._finish_in_worker = self.device is None and config.workers > 0
         maker = copy.copy(self)  # what the workers use: no reference back to the DataLoader (no cycle, picklable)
         self._sampler = _KeySampler()
         self._loader = DataLoader(_BatchMaker(maker._produce), batch_size=None, sampler=self._sampler,
@@ -178,24 +176,14 @@ class _BatchLoader:
 
     def finish(self, raw:RawBatch) -> tuple[torch.Tensor, torch.Tensor]:
         "The last step: uint8 views -> normalised float32, and labels (both on `device` if set)."
-        if self.device is not None:
-            return self.normalizer(raw.views.to(self.device, non_blocking=True), raw.shift, raw.scale), raw.y.to(self.device, non_blocking=True)
-        out = _shared_float(raw.views.shape) if get_worker_info() is not None else None
-        return self.normalizer(raw.views, raw.shift, raw.scale, out=out), raw.y
+        if self.device is None: return self.normalizer(raw.views, raw.shift, raw.scale), raw.y
+        return self.normalizer(raw.views.to(self.device, non_blocking=True), raw.shift, raw.scale), raw.y.to(self.device, non_blocking=True)
 
-    def _produce(self, *key):
-        raw = self.raw_batch(*key)
-        return self.finish(raw) if self._finish_in_worker else raw
+    def _produce(self, *key): return self.raw_batch(*key)
 
     def _iterate(self, keys):
         self._sampler.keys = keys
-        for item in self._loader: yield item if self._finish_in_worker else self.finish(item)
-
-# %% ../nbs/03_augmentation.ipynb #105a0dd5
-def _shared_float(shape) -> torch.Tensor:
-    "An empty float32 tensor allocated directly in shared memory (as `default_collate` does in workers): no copy on the way out."
-    storage = torch.empty(0)._typed_storage()._new_shared(int(np.prod(shape)))
-    return torch.empty(0).new(storage).view(*shape)
+        for raw in self._loader: yield self.finish(raw)
 
 # %% ../nbs/03_augmentation.ipynb #c5675fd1
 def label_tensor(labels, # a split's labels: (N,) class indices, or (N, C) multi-hot for a multi-label store
@@ -212,7 +200,14 @@ def _per_rank_batch(config:Config, dist:DistEnv) -> int:
     if b < 1: raise ConfigError(f"batch_size={config.batch_size} is smaller than the world size {dist.world_size}")
     return b
 
-# %% ../nbs/03_augmentation.ipynb #070c02eb
+# %% ../nbs/03_augmentation.ipynb #1fedafcd
+def _read_images(split, # a StoreSplit, or any split with `read_many`
+                 indices:np.ndarray, # image indices
+                ):
+    "The images as a list when the split can give one (a JPEG store decodes each image into its own tensor: stacking would copy them all once more), else as a (B,3,S,S) batch."
+    return split.read_list(indices) if hasattr(split, 'read_list') else split.read_many(indices)
+
+# %% ../nbs/03_augmentation.ipynb #7d729818
 class TrainLoader(_BatchLoader):
     "Augmented training batches, determined by (seed, epoch, rank, batch index) alone. See `make_train_loader`."
     def __init__(self, config:Config, split, stats:Stats, dist:DistEnv|None=None, device=None):
@@ -249,7 +244,7 @@ class TrainLoader(_BatchLoader):
         "Batch `b` of `epoch` up to the last step: uint8 crops/flips, colour shift and scale, labels."
         idx = self.rank_order(epoch)[b * self.batch_size:(b + 1) * self.batch_size]
         d = self.draw(epoch, b)
-        crops = random_crops(self.split.read_many(idx.numpy()), d.oy, d.ox, d.flip, self.config.crop)
+        crops = random_crops(_read_images(self.split, idx.numpy()), d.oy, d.ox, d.flip, self.config.crop)
         shift, scale = color_noise(d.alpha, self.stats, self.config.color_noise, self.config.color_noise_std)
         return RawBatch(crops, self.labels[idx], None if self.config.color_noise == 'none' else shift, scale)
 

@@ -41,7 +41,7 @@ __all__ = ['DEMO_CLASSES', 'DEMO_DEVKIT_IDS', 'DEMO_TROUBLE', 'DRAFT_MIN_SIDE', 
            'multi_hot', 'prepare', 'limit_listing', 'StoreSplit', 'Store', 'open_store', 'fast_dev_run_images',
            'ensure_prepared', 'main']
 
-# %% ../nbs/01_preprocessing.ipynb #4ff3a6ae
+# %% ../nbs/01_preprocessing.ipynb #fc1626a6
 import numpy as np
 import scipy.io
 import torch
@@ -52,7 +52,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.io import ImageReadMode, decode_jpeg
 
-from .core import Config, ConfigError, atomic_write_text, check_choice, dist_env, limit_indices, resolve_path
+from .core import Config, ConfigError, atomic_write_text, check_choice, dist_env, limit_indices, resolve_path, reuse_freed_memory
 
 # %% ../nbs/01_preprocessing.ipynb #a2652583
 DEMO_CLASSES = (  # (wnid, human name, shape, fill pattern); wnids are made up but WordNet-shaped
@@ -844,13 +844,14 @@ def _tracked(items:list, # the items of one shard
     for it in items:
         payload, info = next(results); prog.step(what); yield it, payload, info
 
-# %% ../nbs/01_preprocessing.ipynb #a2c39c0c
+# %% ../nbs/01_preprocessing.ipynb #0db8157c
 def _init_worker(arrays:dict):
     "Pool initializer: one torch thread per worker, and the in-memory source arrays (inherited for free under fork)."
     torch.set_num_threads(1); _ARRAYS.clear(); _ARRAYS.update(arrays)
 
 def _results(items, work, workers:int, arrays:dict):
     "`work(item)` for every item in order, in `workers` processes (in this process when workers <= 1)."
+    reuse_freed_memory()  # decoding allocates and frees image-sized buffers per image; workers inherit it
     if workers <= 1:
         _ARRAYS.clear(); _ARRAYS.update(arrays)
         try: yield from map(work, items)
@@ -969,7 +970,7 @@ def limit_listing(listing:Listing, # a source's listing
     if not limit: return listing
     return dataclasses.replace(listing, splits={s: [v[i] for i in limit_indices(len(v), limit).tolist()] for s, v in listing.splits.items()})
 
-# %% ../nbs/01_preprocessing.ipynb #6cd5ad41
+# %% ../nbs/01_preprocessing.ipynb #e4675594
 class StoreSplit:
     "One split of a prepared store: `len`, `.labels` ((N,) int64, or (N, C) uint8 multi-hot), `.read(i)` and `.read_many(idx)` -> uint8 RGB (3,S,S) tensors."
     def __init__(self, path:Path, # the split folder
@@ -1009,7 +1010,13 @@ class StoreSplit:
             for j, i in enumerate(idx): out[j] = self._bytes(i).reshape(3, S, S)
             return torch.from_numpy(out)
         if not len(idx): return torch.empty((0, 3, S, S), dtype=torch.uint8)
-        return torch.stack(_decode_jpeg([torch.from_numpy(np.array(self._bytes(i))) for i in idx]))
+        return torch.stack(self.read_list(idx))
+
+    def read_list(self, indices) -> list[torch.Tensor]:
+        "Images `indices` as a list of (3, S, S) uint8 RGB tensors: a JPEG store decodes each into its own tensor, with no stacking copy."
+        idx = self._index(indices)
+        if self.format == 'raw': return list(self.read_many(idx))
+        return _decode_jpeg([torch.from_numpy(np.array(self._bytes(i))) for i in idx]) if len(idx) else []
 
     @property
     def files(self) -> list[str]:
@@ -1053,7 +1060,7 @@ def open_store(path:str|os.PathLike) -> Store:
         raise IncompleteStore(f"prepared={str(path)!r} has store format {m.get('format_version')}, this code reads {STORE_VERSION}: prepare it again")
     return Store(path, m)
 
-# %% ../nbs/01_preprocessing.ipynb #aec8dcb3
+# %% ../nbs/01_preprocessing.ipynb #1c4f2f36
 def fast_dev_run_images(world_size:int=1, # processes that will share the store
                        ) -> int:
     "Images per split in a fast_dev_run store: 2 batches of 8 per process, plus room for a few undecodable files."

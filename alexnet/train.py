@@ -36,7 +36,7 @@ from torch import nn
 
 from .core import (CHOICES, Config, ConfigError, CheckpointError, DistEnv, atomic_write_text, check_choice,
                           derive_seed, dist_env, get_device, load_checkpoint, load_config, project_root, provenance,
-                          save_checkpoint, save_config, set_seed)
+                          reuse_freed_memory, save_checkpoint, save_config, set_seed)
 
 # %% ../nbs/05_train.ipynb #5a27e3d3
 from .augmentation import make_eval_loader, make_train_loader
@@ -364,6 +364,7 @@ def fit(config:Config, # the run's settings (see the parameters cell / `Config`)
        ) -> dict:
     "Train `config` end to end (resuming from runs/<name>/last.pt if present), or smoke-test it (`fast_dev_run`); return paths and final val metrics."
     config = config.check()
+    reuse_freed_memory()  # every step's big tensors reuse freed memory instead of faulting in fresh pages (00_core)
     return smoke_run(config, log) if config.fast_dev_run else train_run(config, log)
 
 # %% ../nbs/05_train.ipynb #9ea74130

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 from torchvision import datasets
 from torchvision.transforms import v2
 
-from alexnet.core import Config
+from alexnet.core import Config, reuse_freed_memory
 from alexnet.preprocessing import ensure_prepared, open_store, prepare
 from alexnet.statistics import ensure_stats
 from alexnet.augmentation import make_train_loader
@@ -90,13 +90,14 @@ def main():
     ap.add_argument('--train-steps', type=int, default=4, help='timed CPU training steps per store for the data-wait check (0: skip)')
     ap.add_argument('--train-batch', type=int, default=32, help='batch size of the data-wait check (the wait share hardly depends on it: both sides scale with it)')
     args = ap.parse_args()
+    reused = reuse_freed_memory()  # as training does; the baseline's loaders (forked from here) get it too
     cfg = Config(batch_size=args.batch_size)
     store = ensure_prepared(cfg); split = store.split('train'); stats = ensure_stats(store)
     n = min(args.images, len(split)); bs = args.batch_size
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, {n} images = {n // bs} batches of {bs} per epoch, median of {args.repeats} epochs; "
-          f"shared machine: compare ratios from one run")
+          f"freed memory reused (every loader): {reused}; shared machine: compare ratios from one run")
     with tempfile.TemporaryDirectory() as d:
         write_jpegs(split, n, d)
         jpeg_split = open_store(prepare('imagefolder', d, Path(d)/'store', workers=1, format='jpeg', quiet=True)).split('train')

@@ -1,4 +1,4 @@
-"""Training-step throughput of the paper net (nn.LocalResponseNorm's computation vs the fast LRN) and torchvision's alexnet.
+"""Training-step throughput of the paper net (with nn.LocalResponseNorm's computation, the band-matrix LRN and the default fused LRN) and torchvision's alexnet.
 
 One training step = forward + backward + SGD(momentum) step on random data. For every mode the script
 prints img/s (median over the timed steps; the nets of a mode take turns step by step, so a change in
@@ -21,12 +21,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from alexnet.core import provenance
+from alexnet.core import provenance, reuse_freed_memory
 from alexnet.model import AlexNet, layer_table
 
 NETS = {  # name -> AlexNet keyword arguments
     'paper-torch-lrn': dict(variant='paper', lrn='torch'),
-    'paper': dict(variant='paper', lrn='fast'),
+    'paper-band-lrn': dict(variant='paper', lrn='band'),
+    'paper': dict(variant='paper', lrn='auto'),
     'torchvision': dict(variant='torchvision', input_convention='pad2'),
 }
 OPTIONS = ('fp32', 'bf16', 'channels_last', 'compile')
@@ -86,6 +87,7 @@ def main():
     p.add_argument('--csv', default='', help='also write the table here (e.g. bench/results/model.csv, read by the 04_model notebook)')
     args = p.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
+    reused = reuse_freed_memory()  # as training does (alexnet.core: freed blocks reused, not faulted in afresh)
     device = torch.device(args.device)
     modes = [m.strip() for m in args.modes.split(',') if m.strip()]
     for m in modes:
@@ -97,7 +99,7 @@ def main():
     macs = {n: int(layer_table(AlexNet(**NETS[n]))['macs'].sum()) for n in nets}
     prov = provenance(device)
     print(f"device {prov['device']} ({prov['device_name']}), torch {prov['torch']}, threads {torch.get_num_threads()}, "
-          f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up, git {prov['git']}")
+          f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up, freed memory reused: {reused}, git {prov['git']}")
     print(f"{'mode':<28} {'net':<16} {'img/s':>8} {'GFLOP/s':>8} {'% peak':>7}")
     rows = []
     for mode in modes:
@@ -112,7 +114,7 @@ def main():
             rows.append(dict(mode=mode, net=n, img_per_s=round(rate[n], 2), gflops=round(gflops, 1), peak_gflops=round(peak, 1),
                              pct_peak=round(100 * gflops / peak, 1), ratio_to_torchvision=round(ratio, 3)))
             print(f"{mode:<28} {n:<16} {rate[n]:8.1f} {gflops:8.1f} {100 * gflops / peak:6.1f}%", flush=True)
-        for n in ('paper', 'paper-torch-lrn'):
+        for n in ('paper', 'paper-band-lrn', 'paper-torch-lrn'):
             if n in rate and 'torchvision' in rate: print(f"{mode:<28} ratio {n} / torchvision = {rate[n] / rate['torchvision']:.2f}")
     if args.csv: write_csv(args.csv, rows, args, prov)
 

@@ -11,7 +11,7 @@ The naive baseline is `Image.open(f).convert('RGB')` + whole-image bicubic resiz
 Also reported: PIL JPEG draft (DCT-domain) scaling down to the target size, which we measured and rejected, and the mean absolute
 difference (grey levels) of each fast path from the naive one, on these photos and on the JPEGs in --photos.
 """
-import argparse, io, os, statistics, sys, tempfile, time, warnings
+import argparse, io, os, resource, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_sample_images
 
+from alexnet.core import reuse_freed_memory
 from alexnet.preprocessing import load_resized, prepare, reference_resize_crop, resize_geometry
 
 SIZES = [(500, 375), (500, 333), (800, 600), (1600, 1200)]
@@ -97,13 +98,22 @@ def pool_rate(files, workers: int) -> float:
         return len(files)/(time.perf_counter() - t)
 
 
+def cpu_seconds() -> tuple[float, float]:
+    "CPU seconds (user + system) used so far by this process and by its finished children."
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime, c.ru_utime + c.ru_stime
+
+
 def worker_scaling(d: Path, files, repeats: int):
     "1 vs 2 workers, round-robin per repeat with the machine check so load drift hits all alike; medians."
-    r = {k: [] for k in ('prep1', 'prep2', 'pool1', 'pool2', 'machine')}
+    r = {k: [] for k in ('prep1', 'prep2', 'pool1', 'pool2', 'machine', 'main1', 'main2', 'kids2')}
     for rep in range(repeats):
         for w_ in (1, 2):
-            t = time.perf_counter(); prepare('imagefolder', d, d/f'store{w_}_{rep}', workers=w_, format='jpeg', quiet=True)
+            (m0, k0), t = cpu_seconds(), time.perf_counter()
+            prepare('imagefolder', d, d/f'store{w_}_{rep}', workers=w_, format='jpeg', quiet=True)
             r[f'prep{w_}'].append(len(files)/(time.perf_counter() - t))
+            m1, k1 = cpu_seconds(); r[f'main{w_}'].append(m1 - m0)
+            if w_ == 2: r['kids2'].append(k1 - k0)
             r[f'pool{w_}'].append(pool_rate(files, w_))
         r['machine'].append(machine_parallelism())
     m = {k: statistics.median(v) for k, v in r.items()}
@@ -116,6 +126,10 @@ def worker_scaling(d: Path, files, repeats: int):
     print(f"machine check in the same rounds: a pure-Python busy loop runs {m['machine']:.2f}x faster in 2 processes than in 1 "
           f"(~2 on an idle 2-core machine; {os.cpu_count()} cores here, shared with other jobs: "
           f"a 2-worker ratio above this number cannot be shown on this machine)")
+    total2 = m['main2'] + m['kids2']
+    print(f"prepare() CPU seconds: 1 worker (in-process) {m['main1']:.2f}; 2 workers {total2:.2f} = main process {m['main2']:.2f} "
+          f"(listing, receiving, hashing, writing) + worker processes {m['kids2']:.2f}: with 2 cores the 2-worker ratio can be at most "
+          f"2 x {m['main1']:.2f} / {total2:.2f} = {2 * m['main1'] / total2:.2f}")
 
 
 def main():
@@ -125,6 +139,7 @@ def main():
     ap.add_argument('--photos', help='a folder of real JPEG photos (searched recursively) for the MAD check')
     a = ap.parse_args()
     torch.set_num_threads(1); warnings.simplefilter('ignore')
+    reuse_freed_memory()  # as prepare() does, for every path and pool below (forked pools inherit it)
     with tempfile.TemporaryDirectory() as d:
         d = Path(d); files = make_photos(d, a.n)
         print(f"{len(files)} JPEGs: {a.n} each of " + ', '.join(f'{w}x{h}' for w, h in SIZES) + f"; median of {a.repeats} passes, one process, one torch thread")

@@ -25,7 +25,7 @@ import torch
 from sklearn.decomposition import IncrementalPCA
 from threadpoolctl import threadpool_limits
 
-from alexnet.core import Config, resolve_path
+from alexnet.core import Config, resolve_path, reuse_freed_memory
 from alexnet.preprocessing import ensure_prepared, open_store, prepare
 from alexnet.statistics import FLUSH_EVERY, compute_stats, moment_sums
 
@@ -112,6 +112,7 @@ def main():
     ap.add_argument('--no-jpeg', action='store_true', help='skip the JPEG-format store of the demo data (decode-bound, like ImageNet)')
     args = ap.parse_args()
     torch.set_num_threads(1); threadpool_limits(1)  # one thread for torch and for numpy/scipy BLAS (IncrementalPCA) alike
+    reuse_freed_memory()  # as training does: every timing below reuses freed memory
     print(f"torch {torch.__version__}, 1 torch and 1 BLAS thread per process; shared machine: compare ratios from one run, not absolute numbers")
     store = open_store(args.store) if args.store else ensure_prepared(Config())
     bench_split(f"{store.manifest.get('format')} store", store.split('train'), args)

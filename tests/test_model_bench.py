@@ -13,10 +13,10 @@ def test_bench_model_runs_prints_ratios_and_writes_csv(tmp_path):
     out = subprocess.run([sys.executable, 'bench/bench_model.py', '--batch', '2', '--steps', '1', '--warmup', '0',
                           '--modes', 'fp32', '--threads', '1', '--csv', str(csv)],
                          cwd=ROOT, check=True, capture_output=True, text=True, timeout=600).stdout
-    assert 'ratio paper / torchvision' in out and 'ratio paper-torch-lrn / torchvision' in out, out
+    assert 'ratio paper / torchvision' in out and 'ratio paper-band-lrn / torchvision' in out and 'freed memory reused: True' in out, out
     assert 'matmul peak' in out and '(fp32 4096x4096, same run)' in out, out
     table = pd.read_csv(csv)
-    assert list(table.net) == ['paper-torch-lrn', 'paper', 'torchvision'] and set(table['mode']) == {'fp32'}
+    assert list(table.net) == ['paper-torch-lrn', 'paper-band-lrn', 'paper', 'torchvision'] and set(table['mode']) == {'fp32'}
     assert {'img_per_s', 'gflops', 'peak_gflops', 'pct_peak', 'ratio_to_torchvision', 'batch', 'threads', 'git'} <= set(table.columns)
     assert (table.img_per_s > 0).all() and table.set_index('net').loc['torchvision', 'ratio_to_torchvision'] == 1
 
