@@ -1,6 +1,6 @@
 """Preprocessing throughput: our decode+resize+crop path vs the naive PIL path, and 1 vs 2 worker processes.
 
-    python bench/bench_preprocessing.py [--n 25] [--repeats 3] [--photos DIR]
+    python bench/bench_preprocessing.py [--n 100] [--repeats 3] [--photos DIR]
 
 Realistic JPEGs are made from scikit-learn's two sample photos (427x640): random crops resized to a mix of
 500x375, 500x333, 800x600 and 1600x1200 with mild sensor noise, saved at quality 90. Each path is timed in one
@@ -134,7 +134,7 @@ def worker_scaling(d: Path, files, repeats: int):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--n', type=int, default=25, help='photos per size')
+    ap.add_argument('--n', type=int, default=100, help='photos per size (with fewer, process start-up weighs on the 1- vs 2-worker ratio)')
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--photos', help='a folder of real JPEG photos (searched recursively) for the MAD check')
     a = ap.parse_args()
