@@ -12,7 +12,7 @@ import warnings
 from collections import OrderedDict
 
 # %% auto #0
-__all__ = ['LRN_IMPLS', 'CONNECTIVITY', 'BIAS_ONE', 'fused_lrn_available', 'local_response_norm', 'LRN', 'SpatialResponseNorm',
+__all__ = ['FUSED_LRN_FAILED', 'LRN_IMPLS', 'CONNECTIVITY', 'BIAS_ONE', 'local_response_norm', 'LRN', 'SpatialResponseNorm',
            'NonInvertedDropout', 'CeilPad', 'MaxPool', 'init_paper_', 'Towers', 'AlexNet', 'build_model', 'layer_table']
 
 # %% ../nbs/04_model.ipynb #65b3054f
@@ -139,22 +139,22 @@ def _fused_local_response_norm(x:torch.Tensor, size:int, alpha:float, beta:float
     rows = x.contiguous(memory_format=torch.channels_last).view(B, towers, C // towers, H, W).permute(0, 3, 4, 1, 2)  # (B, H, W, towers, C/towers)
     return _FusedLocalResponseNorm.apply(rows, 4, size, alpha, beta, k).permute(0, 3, 4, 1, 2).view(B, C, H, W)
 
-# %% ../nbs/04_model.ipynb #6b9cce01
-@functools.cache
-def fused_lrn_available(device_type:str, # 'cpu' or 'cuda'
-                       ) -> bool:
-    "Whether `torch.compile` builds the fused LRN kernels on `device_type` (a C++ compiler on CPU, Triton on GPU); warns once when not."
-    try:
-        with torch.inference_mode(False), torch.enable_grad():  # the first LRN call may come from evaluation
-            x = torch.linspace(0., 9., 108, device=device_type).view(2, 6, 3, 3).requires_grad_()  # not random: a resumed run's RNG must not move
-            _fused_local_response_norm(x, 5, 1e-4, 0.75, 2., 1).sum().backward()
-        return True
-    except Exception as e:  # a missing compiler shows up as one of many backend exception types
-        warnings.warn(f"LRN: torch.compile cannot build the fused kernels on {device_type} ({type(e).__name__}: {str(e)[:200]}); "
-                      "using the band-matrix LRN (same numbers, slower)")
-        return False
+# %% ../nbs/04_model.ipynb #40cf524e
+FUSED_LRN_FAILED = set()  # device types on which torch.compile could not build the fused kernels (`auto` then uses band)
 
-# %% ../nbs/04_model.ipynb #822d9eba
+def _auto_local_response_norm(x:torch.Tensor, size:int, alpha:float, beta:float, k:float, towers:int) -> torch.Tensor:
+    "The fused LRN, or the band one (with one warning per device type) where `torch.compile` cannot build kernels (no C++ compiler on CPU, no Triton on GPU)."
+    kind = x.device.type
+    if kind not in FUSED_LRN_FAILED:
+        try: return _fused_local_response_norm(x, size, alpha, beta, k, towers)
+        except Exception as e:  # a missing compiler shows up as one of many backend exception types
+            FUSED_LRN_FAILED.add(kind)
+            warnings.warn(f"LRN: torch.compile cannot build the fused kernels on {kind} ({type(e).__name__}: {str(e)[:200]}); "
+                          "using the band-matrix LRN (same numbers, slower)")
+    B, C, H, W = x.shape
+    return _LocalResponseNorm.apply(x.view(B, towers, C // towers, H, W), size, alpha, beta, k).view(B, C, H, W)
+
+# %% ../nbs/04_model.ipynb #9b0830cd
 LRN_IMPLS = ('auto', 'fused', 'band', 'torch')
 
 def local_response_norm(x:torch.Tensor, # (B, C, H, W) activations
@@ -172,7 +172,7 @@ def local_response_norm(x:torch.Tensor, # (B, C, H, W) activations
         return F.local_response_norm(x.reshape(B * towers, C // towers, H, W), size, alpha, beta, k).reshape(B, C, H, W)
     view = x.view(B, towers, C // towers, H, W)
     if torch.compiler.is_compiling(): return _lrn_forward(_wide(view), 2, size, alpha, beta, k, x.dtype)[0].view(B, C, H, W)  # the caller's compile fuses it
-    if impl == 'auto': impl = 'fused' if fused_lrn_available(x.device.type) else 'band'
+    if impl == 'auto': return _auto_local_response_norm(x, size, alpha, beta, k, towers)
     if impl == 'fused': return _fused_local_response_norm(x, size, alpha, beta, k, towers)
     return _LocalResponseNorm.apply(view, size, alpha, beta, k).view(B, C, H, W)
 
