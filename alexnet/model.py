@@ -119,7 +119,7 @@ class _FusedLocalResponseNorm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, dim, size, alpha, beta, k):
         with torch.autocast(x.device.type, enabled=False):  # it picks its own precisions
-            # widened before the compiled loop: its window reads bf16 neighbours 6x slower than fp32 ones (measured on this CPU)
+            # widened before the compiled loop: its window reads bf16 neighbours far slower than fp32 ones on this CPU
             y, s = _compiled(_lrn_forward)(*_static_but_batch(_wide(x)), dim, size, alpha, beta, k, x.dtype)
         ctx.save_for_backward(x, y, s)
         ctx.constants = (dim, size, alpha, beta)
