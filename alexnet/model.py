@@ -142,17 +142,12 @@ def _fused_local_response_norm(x:torch.Tensor, size:int, alpha:float, beta:float
 # %% ../nbs/04_model.ipynb #40cf524e
 FUSED_LRN_FAILED = set()  # device types on which torch.compile could not build the fused kernels (`auto` then uses band)
 
-def _auto_local_response_norm(x:torch.Tensor, size:int, alpha:float, beta:float, k:float, towers:int) -> torch.Tensor:
-    "The fused LRN, or the band one (with one warning per device type) where `torch.compile` cannot build kernels (no C++ compiler on CPU, no Triton on GPU)."
-    kind = x.device.type
-    if kind not in FUSED_LRN_FAILED:
-        try: return _fused_local_response_norm(x, size, alpha, beta, k, towers)
-        except Exception as e:  # a missing compiler shows up as one of many backend exception types
-            FUSED_LRN_FAILED.add(kind)
-            warnings.warn(f"LRN: torch.compile cannot build the fused kernels on {kind} ({type(e).__name__}: {str(e)[:200]}); "
-                          "using the band-matrix LRN (same numbers, slower)")
-    B, C, H, W = x.shape
-    return _LocalResponseNorm.apply(x.view(B, towers, C // towers, H, W), size, alpha, beta, k).view(B, C, H, W)
+def _fused_failed(kind:str, # device type
+                  error:Exception):
+    "Remember that the fused kernels cannot be built on `kind` (no C++ compiler on CPU, no Triton on GPU), and warn once."
+    FUSED_LRN_FAILED.add(kind)
+    warnings.warn(f"LRN: torch.compile cannot build the fused kernels on {kind} ({type(error).__name__}: {str(error)[:200]}); "
+                  "using the band-matrix LRN (same numbers, slower)")
 
 # %% ../nbs/04_model.ipynb #9b0830cd
 LRN_IMPLS = ('auto', 'fused', 'band', 'torch')
@@ -172,8 +167,10 @@ def local_response_norm(x:torch.Tensor, # (B, C, H, W) activations
         return F.local_response_norm(x.reshape(B * towers, C // towers, H, W), size, alpha, beta, k).reshape(B, C, H, W)
     view = x.view(B, towers, C // towers, H, W)
     if torch.compiler.is_compiling(): return _lrn_forward(_wide(view), 2, size, alpha, beta, k, x.dtype)[0].view(B, C, H, W)  # the caller's compile fuses it
-    if impl == 'auto': return _auto_local_response_norm(x, size, alpha, beta, k, towers)
     if impl == 'fused': return _fused_local_response_norm(x, size, alpha, beta, k, towers)
+    if impl == 'auto' and x.device.type not in FUSED_LRN_FAILED:
+        try: return _fused_local_response_norm(x, size, alpha, beta, k, towers)
+        except Exception as e: _fused_failed(x.device.type, e)  # a missing compiler shows up as one of many backend exception types
     return _LocalResponseNorm.apply(view, size, alpha, beta, k).view(B, C, H, W)
 
 # %% ../nbs/04_model.ipynb #e5467be2

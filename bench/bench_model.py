@@ -114,8 +114,8 @@ def main():
             rows.append(dict(mode=mode, net=n, img_per_s=round(rate[n], 2), gflops=round(gflops, 1), peak_gflops=round(peak, 1),
                              pct_peak=round(100 * gflops / peak, 1), ratio_to_torchvision=round(ratio, 3)))
             print(f"{mode:<28} {n:<16} {rate[n]:8.1f} {gflops:8.1f} {100 * gflops / peak:6.1f}%", flush=True)
-        for n in ('paper', 'paper-band-lrn', 'paper-torch-lrn'):
-            if n in rate and 'torchvision' in rate: print(f"{mode:<28} ratio {n} / torchvision = {rate[n] / rate['torchvision']:.2f}")
+        for n in reversed([n for n in nets if n != 'torchvision']):
+            if 'torchvision' in rate: print(f"{mode:<28} ratio {n} / torchvision = {rate[n] / rate['torchvision']:.2f}")
     if args.csv: write_csv(args.csv, rows, args, prov)
 
 
