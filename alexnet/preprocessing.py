@@ -31,15 +31,15 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['DEMO_CLASSES', 'DEMO_DEVKIT_IDS', 'DEMO_TROUBLE', 'DRAFT_MIN_SIDE', 'IMAGEWOOF_NAMES', 'CALTECH_VAL_EVERY',
            'VOC_CLASSES', 'TORCHVISION_DOWNLOAD', 'SOURCE_LAYOUTS', 'MULTILABEL_SOURCES', 'SOURCES', 'FIXTURE_WNIDS',
-           'CIFAR10_CLASSES', 'STORE_VERSION', 'SHARD_SIZE', 'RAW_MAX_IMAGES', 'JPEG_QUALITY', 'FORMATS', 'demo_image',
-           'make_demo_dataset', 'UndecodableImage', 'to_rgb', 'open_image', 'resize_geometry', 'reference_resize_crop',
-           'fast_resize_crop', 'load_resized', 'Listing', 'read_devkit', 'list_imagenet', 'list_imagefolder',
-           'list_imagenette', 'list_imagewoof', 'list_caltech256', 'list_tiny_imagenet', 'voc_objects', 'list_voc2012',
-           'where_to_put', 'download_source', 'list_source', 'write_imagefolder_fixture', 'write_ilsvrc_fixture',
-           'write_tiny_imagenet_fixture', 'write_caltech256_fixture', 'write_cifar_fixture', 'idx_bytes',
-           'write_mnist_fixture', 'voc_annotation', 'write_voc2012_fixture', 'write_source_fixture', 'IncompleteStore',
-           'multi_hot', 'prepare', 'limit_listing', 'StoreSplit', 'Store', 'open_store', 'fast_dev_run_images',
-           'ensure_prepared', 'main']
+           'CIFAR10_CLASSES', 'STORE_VERSION', 'SHARD_SIZE', 'RAW_MAX_IMAGES', 'JPEG_QUALITY', 'FORMATS', 'CHUNK_MAX',
+           'demo_image', 'make_demo_dataset', 'UndecodableImage', 'to_rgb', 'open_image', 'resize_geometry',
+           'reference_resize_crop', 'fast_resize_crop', 'load_resized', 'Listing', 'read_devkit', 'list_imagenet',
+           'list_imagefolder', 'list_imagenette', 'list_imagewoof', 'list_caltech256', 'list_tiny_imagenet',
+           'voc_objects', 'list_voc2012', 'where_to_put', 'download_source', 'list_source', 'write_imagefolder_fixture',
+           'write_ilsvrc_fixture', 'write_tiny_imagenet_fixture', 'write_caltech256_fixture', 'write_cifar_fixture',
+           'idx_bytes', 'write_mnist_fixture', 'voc_annotation', 'write_voc2012_fixture', 'write_source_fixture',
+           'IncompleteStore', 'multi_hot', 'prepare', 'limit_listing', 'StoreSplit', 'Store', 'open_store',
+           'fast_dev_run_images', 'ensure_prepared', 'main']
 
 # %% ../nbs/01_preprocessing.ipynb #fc1626a6
 import numpy as np
@@ -844,12 +844,21 @@ def _tracked(items:list, # the items of one shard
     for it in items:
         payload, info = next(results); prog.step(what); yield it, payload, info
 
-# %% ../nbs/01_preprocessing.ipynb #0db8157c
+# %% ../nbs/01_preprocessing.ipynb #31b08504
 def _init_worker(arrays:dict):
     "Pool initializer: one torch thread per worker, and the in-memory source arrays (inherited for free under fork)."
     torch.set_num_threads(1); _ARRAYS.clear(); _ARRAYS.update(arrays)
 
-def _results(items, work, workers:int, arrays:dict):
+CHUNK_MAX = 32  # most images per message from a worker to the writing process
+
+def _chunk_size(n:int, # images to prepare
+                workers:int) -> int:
+    "Images per worker message: about 8 messages per worker over the job (the last ones keep every worker busy), at most CHUNK_MAX."
+    return max(1, min(CHUNK_MAX, math.ceil(n / (8 * workers))))
+
+def _results(items, work, workers:int, arrays:dict,
+             n:int=0, # how many items (sets the chunk size)
+            ):
     "`work(item)` for every item in order, in `workers` processes (in this process when workers <= 1)."
     reuse_freed_memory()  # decoding allocates and frees image-sized buffers per image; workers inherit it
     if workers <= 1:
@@ -858,7 +867,7 @@ def _results(items, work, workers:int, arrays:dict):
         finally: _ARRAYS.clear()
         return
     ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(arrays,)) as pool: yield from pool.imap(work, items, chunksize=8)
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(arrays,)) as pool: yield from pool.imap(work, items, chunksize=_chunk_size(n, workers))
 
 # %% ../nbs/01_preprocessing.ipynb #fa2c9de8
 def multi_hot(labels:list, # per image, the list of its class indices
@@ -918,7 +927,7 @@ def _write_manifest(out:Path, listing:Listing, params:dict, shard_size:int, root
     atomic_write_text(out/'manifest.json', json.dumps(m, indent=1))
     return m
 
-# %% ../nbs/01_preprocessing.ipynb #5b67a613
+# %% ../nbs/01_preprocessing.ipynb #0a8912d2
 def prepare(source:str, # a key of SOURCES: demo | imagenet2012 | ...
             root:str|os.PathLike, # the raw dataset folder
             out:str|os.PathLike, # the store folder to write
@@ -955,7 +964,7 @@ def prepare(source:str, # a key of SOURCES: demo | imagenet2012 | ...
         if not quiet: print(f"prepare {source}: {n} images ({', '.join(f'{s} {len(v)}' for s, v in listing.splits.items())}), "
                             f"{len(todo)} shards to write, format {params['format']}, workers={workers}", flush=True)
         res = _results((it for _, _, items in todo for it in items),
-                       partial(_prepare_one, root=root, size=size, fmt=params['format'], quality=quality), workers, listing.arrays)
+                       partial(_prepare_one, root=root, size=size, fmt=params['format'], quality=quality), workers, listing.arrays, prog.total)
         for split, k, items in todo: _write_shard(out/split, k, _tracked(items, res, prog, split))
         res.close()
         if todo: prog.step('all splits', 0, force=True)

@@ -1,12 +1,14 @@
 """Preprocessing throughput: our decode+resize+crop path vs the naive PIL path, and 1 vs 2 worker processes.
 
-    python bench/bench_preprocessing.py [--n 100] [--repeats 3] [--photos DIR]
+    python bench/bench_preprocessing.py [--n 250] [--repeats 3] [--photos DIR]
 
 Realistic JPEGs are made from scikit-learn's two sample photos (427x640): random crops resized to a mix of
 500x375, 500x333, 800x600 and 1600x1200 with mild sensor noise, saved at quality 90. Each path is timed in one
-process with one torch thread (img/s, median of --repeats); then 1 vs 2 workers: `prepare()` end to end, and the
-decode path alone in an already started process pool, with a machine check (how much faster 2 processes run a pure
-CPU loop than 1 on this possibly shared machine) measured in the same rounds.
+process with one torch thread (img/s, median of --repeats); then 1 vs 2 workers: `prepare()` end to end; `prepare()`
+per image beyond an evenly spaced half of the photos (the whole run's time minus the half's, so the start-up of the
+worker processes cancels out: the rate a long job runs at); and the decode path alone in an already started process
+pool; with a machine check (how much faster 2 processes run a pure CPU loop than 1 on this possibly shared machine)
+measured in the same rounds.
 The naive baseline is `Image.open(f).convert('RGB')` + whole-image bicubic resize (shorter side 256) + centre crop.
 Also reported: PIL JPEG draft (DCT-domain) scaling down to the target size, which we measured and rejected, and the mean absolute
 difference (grey levels) of each fast path from the naive one, on these photos and on the JPEGs in --photos.
@@ -20,7 +22,7 @@ from PIL import Image
 from sklearn.datasets import load_sample_images
 
 from alexnet.core import reuse_freed_memory
-from alexnet.preprocessing import load_resized, prepare, reference_resize_crop, resize_geometry
+from alexnet.preprocessing import _chunk_size, load_resized, prepare, reference_resize_crop, resize_geometry
 
 SIZES = [(500, 375), (500, 333), (800, 600), (1600, 1200)]
 
@@ -94,7 +96,7 @@ def pool_rate(files, workers: int) -> float:
     "Images/s of our decode+resize+crop mapped over `files` by an already started pool of `workers` processes (steady state: no start-up, listing or writing)."
     import multiprocessing as mp
     with mp.get_context('fork').Pool(workers, initializer=_init_pool) as pool:
-        pool.map(abs, range(workers)); t = time.perf_counter(); pool.map(ours, files, chunksize=4)
+        pool.map(abs, range(workers)); t = time.perf_counter(); pool.map(ours, files, chunksize=_chunk_size(len(files), workers))
         return len(files)/(time.perf_counter() - t)
 
 
@@ -106,12 +108,17 @@ def cpu_seconds() -> tuple[float, float]:
 
 def worker_scaling(d: Path, files, repeats: int):
     "1 vs 2 workers, round-robin per repeat with the machine check so load drift hits all alike; medians."
-    r = {k: [] for k in ('prep1', 'prep2', 'pool1', 'pool2', 'machine', 'main1', 'main2', 'kids2')}
+    r = {k: [] for k in ('prep1', 'prep2', 'more1', 'more2', 'pool1', 'pool2', 'machine', 'main1', 'main2', 'kids2')}
+    half = len(files) // 2
     for rep in range(repeats):
         for w_ in (1, 2):
+            t = time.perf_counter()
+            prepare('imagefolder', d, d/f'half{w_}_{rep}', workers=w_, format='jpeg', limit=half, quiet=True)
+            t_half = time.perf_counter() - t
             (m0, k0), t = cpu_seconds(), time.perf_counter()
             prepare('imagefolder', d, d/f'store{w_}_{rep}', workers=w_, format='jpeg', quiet=True)
-            r[f'prep{w_}'].append(len(files)/(time.perf_counter() - t))
+            t_all = time.perf_counter() - t
+            r[f'prep{w_}'].append(len(files)/t_all); r[f'more{w_}'].append((len(files) - half)/(t_all - t_half))
             m1, k1 = cpu_seconds(); r[f'main{w_}'].append(m1 - m0)
             if w_ == 2: r['kids2'].append(k1 - k0)
             r[f'pool{w_}'].append(pool_rate(files, w_))
@@ -119,8 +126,10 @@ def worker_scaling(d: Path, files, repeats: int):
     m = {k: statistics.median(v) for k, v in r.items()}
     print(f"\n1 vs 2 workers (goal: 2 workers >= 1.8x 1 worker; median of {repeats}, round-robin):")
     print(f"| measurement | 1 worker img/s | 2 workers img/s | ratio |\n|---|---|---|---|")
-    print(f"| prepare() end to end: listing, decode, resize, JPEG q95 encode, write, fsync (1 worker = in-process) | "
+    print(f"| prepare() end to end, {len(files)} photos: listing, start-up, decode, resize, JPEG q95 encode, write, fsync (1 worker = in-process) | "
           f"{m['prep1']:.0f} | {m['prep2']:.0f} | {m['prep2']/m['prep1']:.2f} |")
+    print(f"| prepare(), the {len(files) - half} images beyond the first {half} (time of all minus time of an evenly spaced half: "
+          f"start-up cancels out, the rate a long job runs at) | {m['more1']:.0f} | {m['more2']:.0f} | {m['more2']/m['more1']:.2f} |")
     print(f"| decode+resize+crop in a started process pool, results sent back (steady state) | "
           f"{m['pool1']:.0f} | {m['pool2']:.0f} | {m['pool2']/m['pool1']:.2f} |")
     print(f"machine check in the same rounds: a pure-Python busy loop runs {m['machine']:.2f}x faster in 2 processes than in 1 "
@@ -134,7 +143,7 @@ def worker_scaling(d: Path, files, repeats: int):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--n', type=int, default=100, help='photos per size (with fewer, process start-up weighs on the 1- vs 2-worker ratio)')
+    ap.add_argument('--n', type=int, default=250, help='photos per size (with fewer, process start-up weighs on the 1- vs 2-worker ratio)')
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--photos', help='a folder of real JPEG photos (searched recursively) for the MAD check')
     a = ap.parse_args()

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
 #   1. nbdev_export and nbdev_clean change nothing (library in sync with the notebooks, notebooks clean);
-#   2. every notebook's tests (nbdev_test, one notebook at a time, each under a timeout);
-#   3. the end-to-end pytest suite in tests/.
+#   2. every notebook's tests (nbdev_test, each notebook under a timeout, TEST_JOBS at a time);
+#   3. the end-to-end pytest suite in tests/ (pytest-xdist, TEST_JOBS processes, one test file per process).
 # Prints `N passed, M failed` and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 NB_TIMEOUT=${NB_TIMEOUT:-900}
+TEST_JOBS=${TEST_JOBS:-2}  # notebooks / pytest processes at a time (each test is mostly start-up; more jobs need more memory)
 passed=0; failed=0; failures=()
 
 record() { # record NAME STATUS
@@ -33,15 +34,25 @@ else
   record "nbdev_export/nbdev_clean change nothing" 1
 fi
 
+# every notebook's tests, TEST_JOBS notebooks at a time (a notebook's start-up, imports and kernel builds are
+# mostly single-threaded); each notebook's output is printed whole, in notebook order
+logs=$(mktemp -d)
 for nb in nbs/*.ipynb; do
-  start=$(date +%s)
-  timeout "$NB_TIMEOUT" $BIN/nbdev_test --path "$nb" --do_print; status=$?
-  echo "  ($nb: $(( $(date +%s) - start )) s)"
-  record "nbdev_test $nb" $status
+  while [ "$(jobs -rp | wc -l)" -ge "$TEST_JOBS" ]; do sleep 0.5; done
+  name=$(basename "$nb")
+  ( start=$(date +%s); timeout "$NB_TIMEOUT" $BIN/nbdev_test --path "$nb" --do_print >"$logs/$name.log" 2>&1
+    echo "$? $(( $(date +%s) - start ))" >"$logs/$name.status" ) &
 done
+wait
+for nb in nbs/*.ipynb; do
+  name=$(basename "$nb"); read -r status secs <"$logs/$name.status"
+  cat "$logs/$name.log"; echo "  ($nb: $secs s)"
+  record "nbdev_test $nb" "$status"
+done
+rm -rf "$logs"
 
 junit=$(mktemp)
-timeout 1800 $BIN/pytest tests -q --durations=12 --junitxml="$junit"; status=$?
+timeout 1800 $BIN/pytest tests -q -n "$TEST_JOBS" --dist loadfile --durations=12 --junitxml="$junit"; status=$?
 read -r pt pf < <($BIN/python - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try: r = ET.parse(sys.argv[1]).getroot()

@@ -74,9 +74,11 @@ def test_fast_dev_run_through_papermill(tmp_path):
 @pytest.mark.parametrize('task, where', [('cifar10', 'cifar-10-batches-py/'), ('voc2012', 'VOCdevkit/VOC2012/'),
                                          ('tiny-imagenet', 'val/val_annotations.txt')])
 def test_absent_data_says_where_to_put_it(tmp_path, task, where):
+    "The CLI's entry point in this process: it exits with the message (no traceback) before any work."
+    from alexnet.train import main
     before = watched(task)
-    p = train_cli('--task', task, '--data_root', tmp_path/'absent', '--fast_dev_run', 'true')
-    out = p.stdout + p.stderr
-    assert p.returncode != 0 and 'does not exist' in out and where in out, out[-2000:]
+    with pytest.raises(SystemExit) as e: main(['--task', task, '--data_root', str(tmp_path/'absent'), '--fast_dev_run', 'true'])
+    out = str(e.value.code)
+    assert out.startswith('error: ') and 'does not exist' in out and where in out, out[-2000:]
     assert ('--download true' in out) == (task != 'tiny-imagenet'), out[-2000:]  # torchvision cannot download Tiny-ImageNet
     assert watched(task) == before

@@ -1,7 +1,8 @@
 "Never lose work: SIGKILL mid-epoch or SIGUSR1 (SLURM's warning), rerun the same command, get bit-identical weights."
-import os, signal, subprocess, sys
+import os, shutil, signal, subprocess, sys
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,27 +41,33 @@ def assert_same(a, b):
     assert not diff, f'weights differ in {diff}'
 
 
-def test_kill9_mid_epoch_then_rerun_is_bit_identical(tmp_path):
-    run(tmp_path, 'ref')
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    "One uninterrupted run (its run folder, and its weights, which every interrupted-and-resumed run must reproduce bit for bit)."
+    out = tmp_path_factory.mktemp('ref'); run(out, 'ref')
+    return out/'ref', weights(out, 'ref')
+
+
+def test_kill9_mid_epoch_then_rerun_is_bit_identical(tmp_path, reference):
     rc = interrupt(tmp_path, 'killed', 'epoch 2/2 step 2/4', signal.SIGKILL)
     assert rc == -signal.SIGKILL and not (tmp_path/'killed'/'results.json').exists()
     out = run(tmp_path, 'killed')
     assert 'resumed from' in out and 'epoch 2/2' in out
-    assert_same(weights(tmp_path, 'ref'), weights(tmp_path, 'killed'))
+    assert_same(reference[1], weights(tmp_path, 'killed'))
 
 
-def test_sigusr1_checkpoints_and_exits_for_requeue(tmp_path):
+def test_sigusr1_checkpoints_and_exits_for_requeue(tmp_path, reference):
     from alexnet.train import REQUEUE_EXIT
     rc = interrupt(tmp_path, 'pre', 'epoch 1/2 step 2/4', signal.SIGUSR1)
     assert rc == REQUEUE_EXIT
     ck = torch.load(tmp_path/'pre'/'last.pt', weights_only=True)
     assert ck['epoch'] == 0 and 2 <= ck['batch'] <= 4, (ck['epoch'], ck['batch'])
-    run(tmp_path, 'pre'); run(tmp_path, 'ref')
-    assert_same(weights(tmp_path, 'ref'), weights(tmp_path, 'pre'))
+    run(tmp_path, 'pre')
+    assert_same(reference[1], weights(tmp_path, 'pre'))
 
 
-def test_corrupt_last_checkpoint_falls_back(tmp_path):
-    run(tmp_path, 'c')
+def test_corrupt_last_checkpoint_falls_back(tmp_path, reference):
+    shutil.copytree(reference[0], tmp_path/'c')  # a finished run
     (tmp_path/'c'/'last.pt').write_bytes(b'not a checkpoint')
     out = run(tmp_path, 'c')  # prev.pt is the checkpoint one step before the end: finishes the last step again
     assert 'last.pt is unreadable' in out and 'resumed from' in out and 'prev.pt' in out
