@@ -857,7 +857,7 @@ def _chunk_size(n:int, # images to prepare
     return max(1, min(CHUNK_MAX, math.ceil(n / (8 * workers))))
 
 def _results(items, work, workers:int, arrays:dict,
-             n:int=0, # how many items (sets the chunk size)
+             n:int, # how many items (sets the chunk size)
             ):
     "`work(item)` for every item in order, in `workers` processes (in this process when workers <= 1)."
     reuse_freed_memory()  # decoding allocates and frees image-sized buffers per image; workers inherit it
