@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['max_offset', 'random_crops', 'center_crop', 'ten_crop_offsets', 'ten_crops', 'AugmentDraw', 'draw_augment',
-           'color_noise', 'Normalizer', 'RawBatch', 'label_tensor', 'TrainLoader', 'make_train_loader', 'EvalLoader',
-           'make_eval_loader']
+__all__ = ['max_offset', 'single_threaded', 'random_crops', 'center_crop', 'ten_crop_offsets', 'ten_crops', 'AugmentDraw',
+           'draw_augment', 'color_noise', 'Normalizer', 'RawBatch', 'label_tensor', 'TrainLoader', 'make_train_loader',
+           'EvalLoader', 'make_eval_loader']
 
 # %% ../nbs/03_augmentation.ipynb #8c1aafed
 import numpy as np
@@ -19,13 +20,22 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .core import CHOICES, Config, ConfigError, DistEnv, check_choice, limit_indices, make_generator
-from .statistics import Stats, single_threaded, stats_from_sums, moment_sums
+from .statistics import Stats, stats_from_sums, moment_sums
 
 # %% ../nbs/03_augmentation.ipynb #57d5108c
 def max_offset(image_size:int, crop:int) -> int:
     "Largest crop offset: offsets are 0..max_offset inclusive (the 2012 code's `randint(0, 2*border+1)`)."
     if not 0 < crop <= image_size: raise ConfigError(f"crop={crop!r} must be between 1 and the image size {image_size}")
     return image_size - crop
+
+# %% ../nbs/03_augmentation.ipynb #a7c3e9d1
+@contextmanager
+def single_threaded():
+    "Run torch ops with one intra-op thread (per-image loops over small tensors: threads only add synchronisation)."
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(threads)
 
 # %% ../nbs/03_augmentation.ipynb #798ea921
 def random_crops(x:torch.Tensor|list, # (B,C,H,W) images, or B (C,H,W) images (any dtype; uint8 in the loaders)

@@ -996,11 +996,14 @@ class StoreSplit:
     def __getstate__(self):  # memory maps are reopened lazily in each process
         return {**self.__dict__, '_maps': {}, '_pid': None}
 
-    def _bytes(self, i:int) -> np.ndarray:
+    def _map(self, k:int) -> np.memmap:
+        "Shard `k`'s memory map, opened once per process."
         if self._pid != os.getpid(): self._maps, self._pid = {}, os.getpid()
-        k = int(self._shard[i])
         if k not in self._maps: self._maps[k] = np.memmap(self.path/f'{k:05d}.bin', np.uint8, 'r')
-        s = int(self._start[i]); return self._maps[k][s:s + int(self._length[i])]
+        return self._maps[k]
+
+    def _bytes(self, i:int) -> np.ndarray:
+        s = int(self._start[i]); return self._map(int(self._shard[i]))[s:s + int(self._length[i])]
 
     def _index(self, indices) -> np.ndarray:
         idx = np.asarray(indices, np.int64).reshape(-1)
@@ -1014,11 +1017,8 @@ class StoreSplit:
     def read_many(self, indices) -> torch.Tensor:
         "Images `indices` as a (B, 3, S, S) uint8 RGB tensor."
         idx, S = self._index(indices), self.size
-        if self.format == 'raw':
-            out = np.empty((len(idx), 3, S, S), np.uint8)
-            for j, i in enumerate(idx): out[j] = self._bytes(i).reshape(3, S, S)
-            return torch.from_numpy(out)
         if not len(idx): return torch.empty((0, 3, S, S), dtype=torch.uint8)
+        if self.format == 'raw': return torch.from_numpy(np.concatenate(self.read_views(idx)))
         return torch.stack(self.read_list(idx))
 
     def read_list(self, indices) -> list[torch.Tensor]:
@@ -1026,6 +1026,15 @@ class StoreSplit:
         idx = self._index(indices)
         if self.format == 'raw': return list(self.read_many(idx))
         return _decode_jpeg([torch.from_numpy(np.array(self._bytes(i))) for i in idx]) if len(idx) else []
+
+    def read_views(self, indices) -> list[np.ndarray]:
+        "Images `indices` as uint8 (B, 3, S, S) numpy arrays that concatenate to `read_many(indices)`. A raw store copies nothing: each array is a read-only view of a shard's memory map over a run of images stored one after another. A JPEG store decodes them into one batch."
+        idx, S = self._index(indices), self.size
+        if self.format != 'raw': return [self.read_many(idx).numpy()]
+        if not len(idx): return []
+        shard, start, n = self._shard[idx], self._start[idx], 3 * S * S
+        cut = [0, *(np.flatnonzero((shard[1:] != shard[:-1]) | (start[1:] != start[:-1] + n)) + 1), len(idx)]
+        return [np.asarray(self._map(int(shard[a]))[start[a]:start[a] + (b - a) * n]).reshape(b - a, 3, S, S) for a, b in zip(cut, cut[1:])]
 
     @property
     def files(self) -> list[str]:

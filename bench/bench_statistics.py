@@ -5,22 +5,20 @@ seed 000 did) and (b) merely reading/decoding the same images from the store.
     .venv/bin/python bench/bench_statistics.py [--store data/prepared/demo] [--images 512] [--ipca-images 64] [--no-jpeg]
 
 What each timing includes (all in this one process, one torch and one BLAS thread, median of --repeats round-robin passes):
-  read/decode only      StoreSplit.read_many over the same 256-image windows the pass uses (raw: copy out of the
-                        page-cached memory map; jpeg: torchvision decode_jpeg), results thrown away.
+  read/decode only      StoreSplit.read_many over the same 256-image windows the pass uses (raw: one copy of each
+                        window out of the page-cached memory map; jpeg: torchvision decode_jpeg), results thrown away.
   compute_stats         the whole pass: read/decode + exact integer sums + eigendecomposition (workers=0); the
-                        workers=N line is the same pass with N DataLoader worker processes, for information.
+                        workers=N line is the same pass with N DataLoader worker processes, for information. On a
+                        raw store the pass reads the memory maps in place (StoreSplit.read_views), with no copy.
   sums on memory        alexnet.statistics.moment_sums alone, on the images already read into memory.
   torch float64 XᵀX     read/decode + a plain float64 mean-image and XᵀX pass (reference).
-  fused (raw only)      the alternative for a raw store, measured and not adopted: no copy out of the memory map,
-                        and one torch.compile'd loop for all nine per-pixel sums (int32, exact); its kernel build
-                        time is printed beside it (a raw store holds at most RAW_MAX_IMAGES images).
   IncrementalPCA        read/decode + uint8 -> float64 (N,3) pixels + partial_fit, --ipca-batch images per call;
                         timed on --ipca-images images and scaled per pixel (it is slow). "on memory": partial_fit
                         alone on pixels already read and converted.
 Goals (issue 4): compute_stats >= 10x IncrementalPCA, and compute_stats <= 1.5x the read/decode time.
 The machine may be shared: compare only the ratios printed by one run.
 """
-import argparse, logging, statistics, tempfile, time, warnings
+import argparse, statistics, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,7 @@ from sklearn.decomposition import IncrementalPCA
 from threadpoolctl import threadpool_limits
 
 from alexnet.core import Config, resolve_path, reuse_freed_memory
-from alexnet.preprocessing import RAW_MAX_IMAGES, ensure_prepared, open_store, prepare
+from alexnet.preprocessing import ensure_prepared, open_store, prepare
 from alexnet.statistics import FLUSH_EVERY, compute_stats, moment_sums
 
 
@@ -58,24 +56,6 @@ def torch_f64_pass(split, idx):
         outer += f.T @ f
 
 
-def fused_nine_sums(x, tile=64):
-    "The nine per-pixel int32 sums over a window (R, G, B, RR, GG, BB, RG, GB, BR), each image read once: torch.compile fuses them into one loop."
-    y = x.view(len(x) // tile, tile, 3, -1).to(torch.int32)
-    r, g, b = y[:, :, 0], y[:, :, 1], y[:, :, 2]
-    return torch.stack([v.sum(1) for v in (r, g, b, r * r, g * g, b * b, r * g, g * b, b * r)]).sum(1)
-
-
-def raw_window_views(split, idx):
-    "Zero-copy (B, 3, P) uint8 views of a raw store's page-cached memory maps, one per window (a window's images are adjacent in one shard)."
-    out = []
-    for w in windows(idx):
-        split._bytes(int(w[0]))  # opens the shard's memory map
-        k, s0, n = int(split._shard[w[0]]), int(split._start[w[0]]), int(split._length[w[0]])
-        assert (split._shard[w] == k).all() and (split._start[w] == s0 + n * np.arange(len(w))).all()
-        out.append(torch.from_numpy(np.asarray(split._maps[k][s0:s0 + len(w) * n])).view(len(w), 3, -1))
-    return out
-
-
 def as_pixels(x): return x.permute(0, 2, 3, 1).reshape(-1, 3).numpy().astype(np.float64)
 
 
@@ -100,13 +80,8 @@ def bench_split(label, split, args):
     fns = {'read': lambda: read_all(split, idx), 'ours': lambda: compute_stats(split, indices=idx),
            'ours_w': lambda: compute_stats(split, indices=idx, workers=args.workers),
            'sums': lambda: [moment_sums(x) for x in images], 'f64': lambda: torch_f64_pass(split, idx)}
-    if split.format == 'raw':  # the alternative for a raw store: no copy, one compiled loop (measured, not adopted)
-        views, fused = raw_window_views(split, idx), torch.compile(fused_nine_sums, dynamic=False)
-        t = time.perf_counter(); fused(views[0]); t_compile = time.perf_counter() - t
-        fns['fused'] = lambda: [fused(v) for v in views]
     t = median_times(fns, args.repeats)
     t_read, t_ours, t_ours_w, t_sums, t_f64 = (t[k] for k in ('read', 'ours', 'ours_w', 'sums', 'f64'))
-    t_fused = t.get('fused')
     t = median_times({'ipca': lambda: ipca_pass(split, ipca_idx, args.ipca_batch), 'ipca_mem': lambda: ipca_on_memory(pixels)}, args.ipca_repeats)
     t_ipca, t_ipca_mem = t['ipca'] * px / ipca_px, t['ipca_mem'] * px / ipca_px
     del images, pixels
@@ -118,11 +93,6 @@ def bench_split(label, split, args):
     print(f"  compute_stats workers={args.workers}            {mpx(t_ours_w):8.1f} Mpx/s   (information: {args.workers} processes)")
     print(f"  moment_sums on memory (no read)    {mpx(t_sums):8.1f} Mpx/s")
     print(f"  torch float64 XᵀX pass             {mpx(t_f64):8.1f} Mpx/s")
-    if t_fused:
-        break_even = t_compile / ((t_ours - t_fused) / len(idx)) if t_ours > t_fused else float('inf')
-        print(f"  fused compiled int32 sums, zero-copy (not adopted) {mpx(t_fused):8.1f} Mpx/s = {t_fused / t_read:.2f}x the read time; "
-              f"building its kernel took {t_compile:.1f} s in this process, so it saves time only on stores of more than "
-              f"{break_even:.0f} images (a raw store holds at most RAW_MAX_IMAGES = {RAW_MAX_IMAGES})")
     print(f"  IncrementalPCA(3) pass             {mpx(t_ipca):8.1f} Mpx/s")
     print(f"  IncrementalPCA(3) on memory        {mpx(t_ipca_mem):8.1f} Mpx/s")
     print(f"  RATIO pass time / read time        = {t_ours / t_read:.2f}x   (goal <= 1.5x)")
@@ -143,8 +113,6 @@ def main():
     ap.add_argument('--ipca-repeats', type=int, default=3)
     ap.add_argument('--no-jpeg', action='store_true', help='skip the JPEG-format store of the demo data (decode-bound, like ImageNet)')
     args = ap.parse_args()
-    logging.getLogger('torch.utils.cpp_extension').setLevel(logging.ERROR)  # its "no CUDA runtime" notice, on CPU
-    warnings.filterwarnings('ignore', 'The given NumPy array is not writable')  # the read-only memory maps, only read
     torch.set_num_threads(1); threadpool_limits(1)  # one thread for torch and for numpy/scipy BLAS (IncrementalPCA) alike
     reuse_freed_memory()  # as training does: every timing below reuses freed memory
     print(f"torch {torch.__version__}, 1 torch and 1 BLAS thread per process; shared machine: compare ratios from one run, not absolute numbers")

@@ -39,3 +39,13 @@ def test_every_notebook_exports_its_module():
         src = (ROOT/'nbs'/f'{nb}.ipynb').read_text()
         assert f'#| default_exp {mod}' in src, f'nbs/{nb}.ipynb does not export alexnet/{mod}.py'
         assert (ROOT/'alexnet'/f'{mod}.py').exists(), f'alexnet/{mod}.py is missing: run nbdev_export'
+
+
+def test_papermill_reads_every_parameters_cell():
+    "papermill parses each `parameters` cell line by line; a line it cannot parse (an `=` in a comment) loses that parameter's name and help."
+    import papermill as pm
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        cells = json.loads(nb.read_text())['cells']
+        params = [''.join(c['source']) for c in cells if 'parameters' in c['metadata'].get('tags', [])]
+        names = {m.group(1) for p in params for m in re.finditer(r'^(\w+)\s*(?::[^=]*)?=', p, re.M)}
+        assert set(pm.inspect_notebook(str(nb))) == names, f'{nb.name}: papermill reads {sorted(pm.inspect_notebook(str(nb)))}, the cell sets {sorted(names)}'
