@@ -116,7 +116,7 @@ def moment_sums(images:torch.Tensor, # uint8 (B,3,H,W) batch
     "Exact `MomentSums` of a uint8 batch."
     if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
         raise ConfigError(f"images must be a uint8 tensor of shape (B,3,H,W); got {images.dtype} {tuple(images.shape)}")
-    return _sums_of_arrays([images.contiguous().numpy()], tuple(images.shape[1:]))
+    return _sums_of_arrays([images.cpu().contiguous().numpy()], tuple(images.shape[1:]))
 
 # %% ../nbs/02_statistics.ipynb #628a0b31
 @dataclass
