@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .core import CHOICES, Config, ConfigError, DistEnv, check_choice, limit_indices, make_generator
-from .statistics import Stats, stats_from_sums, moment_sums
+from .statistics import Stats
 
 # %% ../nbs/03_augmentation.ipynb #57d5108c
 def max_offset(image_size:int, crop:int) -> int:

@@ -13,7 +13,7 @@ The naive baseline is `Image.open(f).convert('RGB')` + whole-image bicubic resiz
 Also reported: PIL JPEG draft (DCT-domain) scaling down to the target size, which we measured and rejected, and the mean absolute
 difference (grey levels) of each fast path from the naive one, on these photos and on the JPEGs in --photos.
 """
-import argparse, io, os, resource, statistics, sys, tempfile, time, warnings
+import argparse, io, os, resource, statistics, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +125,7 @@ def worker_scaling(d: Path, files, repeats: int):
         r['machine'].append(machine_parallelism())
     m = {k: statistics.median(v) for k, v in r.items()}
     print(f"\n1 vs 2 workers (goal: 2 workers >= 1.8x 1 worker; median of {repeats}, round-robin):")
-    print(f"| measurement | 1 worker img/s | 2 workers img/s | ratio |\n|---|---|---|---|")
+    print("| measurement | 1 worker img/s | 2 workers img/s | ratio |\n|---|---|---|---|")
     print(f"| prepare() end to end, {len(files)} photos: listing, start-up, decode, resize, JPEG q95 encode, write, fsync (1 worker = in-process) | "
           f"{m['prep1']:.0f} | {m['prep2']:.0f} | {m['prep2']/m['prep1']:.2f} |")
     print(f"| prepare(), the {len(files) - half} images beyond the first {half} (time of all minus time of an evenly spaced half: "

@@ -74,9 +74,9 @@ def bench_split(label, split, args):
     idx = np.arange(min(args.images, len(split)))
     ipca_idx = idx[:args.ipca_images]
     px, ipca_px = len(idx) * 256 * 256, len(ipca_idx) * 256 * 256
-    compute_stats(split, indices=idx[:FLUSH_EVERY])  # warm the page cache and the code paths
     images = [split.read_many(w) for w in windows(idx)]
     pixels = [as_pixels(split.read_many(w)) for w in windows(ipca_idx, args.ipca_batch)]
+    compute_stats(split, indices=idx[:FLUSH_EVERY]); read_all(split, idx)  # warm the page cache, the code paths and the allocator
     fns = {'read': lambda: read_all(split, idx), 'ours': lambda: compute_stats(split, indices=idx),
            'ours_w': lambda: compute_stats(split, indices=idx, workers=args.workers),
            'sums': lambda: [moment_sums(x) for x in images], 'f64': lambda: torch_f64_pass(split, idx)}
@@ -84,7 +84,6 @@ def bench_split(label, split, args):
     t_read, t_ours, t_ours_w, t_sums, t_f64 = (t[k] for k in ('read', 'ours', 'ours_w', 'sums', 'f64'))
     t = median_times({'ipca': lambda: ipca_pass(split, ipca_idx, args.ipca_batch), 'ipca_mem': lambda: ipca_on_memory(pixels)}, args.ipca_repeats)
     t_ipca, t_ipca_mem = t['ipca'] * px / ipca_px, t['ipca_mem'] * px / ipca_px
-    del images, pixels
     mpx = lambda t: px / t / 1e6
     print(f"\n[{label}] {len(idx)} images = {px / 1e6:.1f} Mpx; IncrementalPCA timed on {len(ipca_idx)} images "
           f"({args.ipca_batch} per partial_fit) and scaled per pixel")

@@ -24,7 +24,7 @@ from alexnet.evaluate import autocast_context
 from alexnet.model import build_model
 from alexnet.preprocessing import ensure_prepared
 from alexnet.statistics import ensure_stats
-from alexnet.train import checkpoint_state, fit, make_loss, make_optimizer, make_scheduler, write_last
+from alexnet.train import fit, make_loss, make_optimizer, write_last
 
 
 def loop_step_time(config) -> tuple[float, float, float, Path]:
