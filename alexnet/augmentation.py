@@ -5,14 +5,17 @@
 # %% ../nbs/03_augmentation.ipynb #f3671eaa
 from __future__ import annotations
 
+import contextlib
 import copy
-from contextlib import contextmanager
+import dataclasses
+import queue
+import threading
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['max_offset', 'single_threaded', 'random_crops', 'center_crop', 'ten_crop_offsets', 'ten_crops', 'AugmentDraw',
-           'draw_augment', 'color_noise', 'Normalizer', 'RawBatch', 'label_tensor', 'TrainLoader', 'make_train_loader',
-           'EvalLoader', 'make_eval_loader']
+__all__ = ['max_offset', 'single_threaded', 'random_crops', 'center_crop', 'ten_crop_offsets', 'ten_crops', 'crop_flip',
+           'AugmentDraw', 'draw_augment', 'color_noise', 'Normalizer', 'RawBatch', 'EncodedBatch', 'decode_device',
+           'label_tensor', 'TrainLoader', 'make_train_loader', 'EvalLoader', 'make_eval_loader']
 
 # %% ../nbs/03_augmentation.ipynb #8c1aafed
 import numpy as np
@@ -20,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .core import CHOICES, Config, ConfigError, DistEnv, check_choice, limit_indices, make_generator
+from .preprocessing import decode_jpeg_rgb
 from .statistics import Stats
 
 # %% ../nbs/03_augmentation.ipynb #57d5108c
@@ -29,7 +33,7 @@ def max_offset(image_size:int, crop:int) -> int:
     return image_size - crop
 
 # %% ../nbs/03_augmentation.ipynb #a7c3e9d1
-@contextmanager
+@contextlib.contextmanager
 def single_threaded():
     "Run torch ops with one intra-op thread (per-image loops over small tensors: threads only add synchronisation)."
     threads = torch.get_num_threads()
@@ -74,6 +78,22 @@ def ten_crops(x:torch.Tensor, # (B,C,H,W) images
     views = [x[:, :, y:y + size, x0:x0 + size] for y, x0 in ten_crop_offsets(x.shape[-1], size)]
     v = torch.stack(views, 1)
     return torch.cat([v, v.flip(-1)], 1)
+
+# %% ../nbs/03_augmentation.ipynb #d6174d75
+def crop_flip(x:torch.Tensor|list, # (B,C,H,W) images, or B (C,H,W) images of one size; any device
+              oy:torch.Tensor, # (B,) top offsets
+              ox:torch.Tensor, # (B,) left offsets
+              flip:torch.Tensor, # (B,) bool: mirror horizontally
+              size:int=224, # crop size
+             ) -> torch.Tensor:
+    "`random_crops` as one batched gather on the images' device: the same (B,C,size,size) crops, mirrored where `flip` is set."
+    x = torch.stack(list(x)) if isinstance(x, (list, tuple)) else x
+    dev, step = x.device, torch.arange(size, device=x.device)
+    rows = oy.to(dev)[:, None] + step
+    cols = ox.to(dev)[:, None] + torch.where(flip.to(dev)[:, None], size - 1 - step, step)
+    b = torch.arange(len(x), device=dev)[:, None, None, None]
+    c = torch.arange(x.shape[1], device=dev)[None, :, None, None]
+    return x[b, c, rows[:, None, :, None], cols[:, None, None, :]]
 
 # %% ../nbs/03_augmentation.ipynb #b46bdfa3
 @dataclass
@@ -125,6 +145,13 @@ class Normalizer:
             self.mean = stats.channel_mean.float().view(3, 1, 1)
             self.inv_std = (1 / stats.channel_std.float()).view(3, 1, 1)
 
+    def to(self, device) -> 'Normalizer':
+        "The statistics moved to `device` once, not with every batch (None: stay)."
+        if device is not None:
+            self.mean = self.mean.to(device)
+            self.inv_std = None if self.inv_std is None else self.inv_std.to(device)
+        return self
+
     def __call__(self, x:torch.Tensor, # uint8 (B,...,3,s,s)
                  shift:torch.Tensor|None=None, # (B,3) per-image RGB shift in 0-255 units
                  scale:float=1.0, # overall scale applied last
@@ -172,28 +199,103 @@ class RawBatch:
         "Pinned copy (called by the DataLoader's pin-memory thread), for a non-blocking copy to the GPU."
         return RawBatch(self.views.pin_memory(), self.y.pin_memory(), self.shift, self.scale)
 
+# %% ../nbs/03_augmentation.ipynb #3715617a
+@dataclass
+class EncodedBatch:
+    "A JPEG store's batch before decoding (the GPU input path): the images' JPEG bytes, and what the last step needs."
+    data: torch.Tensor  # uint8: the images' JPEG files one after another (one block from a worker, not a message per image)
+    sizes: list  # each file's length in bytes
+    y: torch.Tensor  # labels, as in `RawBatch`
+    draw: AugmentDraw|None = None  # training: crop offsets and flips to apply after decoding (None: evaluation views)
+    shift: torch.Tensor|None = None  # (B,3) colour shift in 0-255 units
+    scale: float = 1.0  # overall input scale
+
+    def files(self) -> list[torch.Tensor]:
+        "Each image's JPEG bytes (views of `data`)."
+        return list(torch.split(self.data, self.sizes))
+
+    @classmethod
+    def of(cls, files:list, y:torch.Tensor, **kw) -> 'EncodedBatch':
+        "The batch of `files` (uint8 tensors of JPEG bytes) and labels `y`."
+        return cls(torch.cat(files), [len(f) for f in files], y, **kw)
+
+    def pin_memory(self) -> 'EncodedBatch':
+        "The labels pinned (the decoder copies the bytes itself)."
+        return dataclasses.replace(self, y=self.y.pin_memory())
+
+# %% ../nbs/03_augmentation.ipynb #ab555eee
+def decode_device(config:Config, # decode: auto | cpu | cuda
+                  split, # the split to load: only a JPEG store has anything to decode
+                  device=None, # where the batches go (None: they stay on the CPU)
+                 ) -> torch.device|None:
+    "Where a loader decodes a JPEG store: the CUDA `device` (nvJPEG, in the training process), or None (the CPU loader workers)."
+    check_choice('decode', config.decode, CHOICES['decode'])
+    device = torch.device(device) if device is not None else None
+    on_gpu = device is not None and device.type == 'cuda'
+    if config.decode == 'cuda' and not on_gpu:
+        raise ConfigError(f"decode='cuda' needs the batches on a CUDA device, not {device or 'the CPU'}; use decode='cpu' or 'auto'")
+    return device if on_gpu and config.decode != 'cpu' and getattr(split, 'format', 'raw') == 'jpeg' else None
+
+def _prefetched(finish, # raw batch -> (x, y) on `device`
+                raws, # iterator of raw batches
+                device:torch.device, # where `finish` puts the batches (a CUDA device: its work goes to a side stream)
+                depth:int=2, # batches finished ahead
+               ):
+    "Yield `finish(raw)` for each raw batch, computed `depth` batches ahead by a background thread (on a side stream of a CUDA device)."
+    cuda = device.type == 'cuda'
+    stream, ready, stop = torch.cuda.Stream(device) if cuda else None, queue.Queue(depth), threading.Event()
+    def work():
+        try:
+            with torch.cuda.device(device) if cuda else contextlib.nullcontext(), torch.cuda.stream(stream):
+                for raw in raws:
+                    if stop.is_set(): return
+                    x, y = finish(raw)
+                    ready.put((x, y, stream.record_event() if cuda else None))
+            ready.put(None)
+        except BaseException as e: ready.put(e)  # raised in the consumer
+    worker = threading.Thread(target=work, name='alexnet-prefetch', daemon=True); worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException): raise item
+            x, y, done = item
+            if done is not None:
+                consumer = torch.cuda.current_stream(device)
+                consumer.wait_event(done); x.record_stream(consumer); y.record_stream(consumer)  # memory reused only after the consumer's use
+            yield x, y
+    finally:  # also when the consumer stops early: let the thread finish its batch and end
+        stop.set()
+        while worker.is_alive():
+            try: ready.get(timeout=0.05)
+            except queue.Empty: pass
+
 # %% ../nbs/03_augmentation.ipynb #3eee096e
 class _BatchLoader:
-    "Shared machinery: uint8 `RawBatch`es built in persistent workers, finished to float in this process, on `device`."
+    "Shared machinery: `RawBatch`es (or `EncodedBatch`es) built in persistent workers, finished to float in this process, on `device`."
     def _setup(self, config:Config, stats:Stats, device):
-        self.normalizer = Normalizer(stats, config.normalize, config.crop)
         self.device = torch.device(device) if device is not None else None
-        maker = copy.copy(self)  # what the workers use: no reference back to the DataLoader (no cycle, picklable)
+        self.decode_on = decode_device(config, self.split, self.device)
+        maker = copy.copy(self)  # what the workers use: no reference back to the DataLoader (no cycle, picklable), no GPU tensors
+        self.normalizer = Normalizer(stats, config.normalize, config.crop).to(self.device)
         self._sampler = _KeySampler()
         self._loader = DataLoader(_BatchMaker(maker._produce), batch_size=None, sampler=self._sampler,
                                   num_workers=config.workers, persistent_workers=config.workers > 0,
-                                  pin_memory=torch.cuda.is_available() and self.device is not None and self.device.type == 'cuda')
+                                  pin_memory=self.device is not None and self.device.type == 'cuda')
 
-    def finish(self, raw:RawBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        "The last step: uint8 views -> normalised float32, and labels (both on `device` if set)."
-        if self.device is None: return self.normalizer(raw.views, raw.shift, raw.scale), raw.y
-        return self.normalizer(raw.views.to(self.device, non_blocking=True), raw.shift, raw.scale), raw.y.to(self.device, non_blocking=True)
+    def finish(self, raw:RawBatch|EncodedBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        "The last step: uint8 views (decoded first, for an `EncodedBatch`) -> normalised float32, and labels (both on `device` if set)."
+        if isinstance(raw, EncodedBatch):
+            views = self.device_views(decode_jpeg_rgb(raw.files(), self.decode_on or self.device or 'cpu'), raw)
+        else: views = raw.views if self.device is None else raw.views.to(self.device, non_blocking=True)
+        y = raw.y if self.device is None else raw.y.to(self.device, non_blocking=True)
+        return self.normalizer(views, raw.shift, raw.scale), y
 
     def _produce(self, *key): return self.raw_batch(*key)
 
     def _iterate(self, keys):
         self._sampler.keys = keys
-        for raw in self._loader: yield self.finish(raw)
+        if self.device is not None and self.device.type == 'cuda': yield from _prefetched(self.finish, iter(self._loader), self.device)
+        else:
+            for raw in self._loader: yield self.finish(raw)
 
 # %% ../nbs/03_augmentation.ipynb #c5675fd1
 def label_tensor(labels, # a split's labels: (N,) class indices, or (N, C) multi-hot for a multi-label store
@@ -250,13 +352,28 @@ class TrainLoader(_BatchLoader):
         g = make_generator(self.config.seed, 'augment', epoch, self.dist.rank, b)
         return draw_augment(self.batch_size, self.max_off, g, self.config.flip, self.config.color_noise_std)
 
-    def raw_batch(self, epoch:int, b:int) -> RawBatch:
-        "Batch `b` of `epoch` up to the last step: uint8 crops/flips, colour shift and scale, labels."
+    def _batch_parts(self, epoch:int, b:int) -> tuple:
+        "The image indices, the draw, the colour shift (None without noise) and the scale of batch `b` of `epoch`."
         idx = self.rank_order(epoch)[b * self.batch_size:(b + 1) * self.batch_size]
         d = self.draw(epoch, b)
-        crops = random_crops(_read_images(self.split, idx.numpy()), d.oy, d.ox, d.flip, self.config.crop)
         shift, scale = color_noise(d.alpha, self.stats, self.config.color_noise, self.config.color_noise_std)
-        return RawBatch(crops, self.labels[idx], None if self.config.color_noise == 'none' else shift, scale)
+        return idx, d, None if self.config.color_noise == 'none' else shift, scale
+
+    def raw_batch(self, epoch:int, b:int) -> RawBatch|EncodedBatch:
+        "Batch `b` of `epoch` up to the last step: uint8 crops/flips (or, decoding on the GPU, the JPEG bytes), colour shift and scale, labels."
+        if self.decode_on is not None: return self.encoded_batch(epoch, b)
+        idx, d, shift, scale = self._batch_parts(epoch, b)
+        crops = random_crops(_read_images(self.split, idx.numpy()), d.oy, d.ox, d.flip, self.config.crop)
+        return RawBatch(crops, self.labels[idx], shift, scale)
+
+    def encoded_batch(self, epoch:int, b:int) -> EncodedBatch:
+        "Batch `b` of `epoch` for the GPU input path: the JPEG bytes with the same draw, shift and scale as `raw_batch`."
+        idx, d, shift, scale = self._batch_parts(epoch, b)
+        return EncodedBatch.of(self.split.read_encoded(idx.numpy()), self.labels[idx], draw=d, shift=shift, scale=scale)
+
+    def device_views(self, images:list, raw:EncodedBatch) -> torch.Tensor:
+        "The decoded images' crops and flips, on their device."
+        return crop_flip(images, raw.draw.oy, raw.draw.ox, raw.draw.flip, self.config.crop)
 
     def batch(self, epoch:int, b:int) -> tuple[torch.Tensor, torch.Tensor]:
         "Batch `b` of `epoch` computed here: (x float32 (B,3,crop,crop), y int64 (B,) or float32 (B,C) multi-hot)."
@@ -291,12 +408,23 @@ class EvalLoader(_BatchLoader):
 
     def __len__(self) -> int: return -(-len(self.indices) // self.batch_size)
 
-    def raw_batch(self, b:int) -> RawBatch:
-        "Batch `b` as uint8 views (centre crop or ten crops) and labels."
-        idx = self.indices[b * self.batch_size:(b + 1) * self.batch_size]
-        img = self.split.read_many(idx.numpy())
-        views = ten_crops(img, self.size) if self.ten_crop else center_crop(img, self.size).contiguous()
-        return RawBatch(views, self.labels[idx])
+    def _indices(self, b:int) -> torch.Tensor: return self.indices[b * self.batch_size:(b + 1) * self.batch_size]
+
+    def raw_batch(self, b:int) -> RawBatch|EncodedBatch:
+        "Batch `b` as uint8 views (centre crop or ten crops) and labels; decoding on the GPU, the JPEG bytes and labels."
+        if self.decode_on is not None: return self.encoded_batch(b)
+        idx = self._indices(b)
+        return RawBatch(self.device_views(self.split.read_many(idx.numpy())), self.labels[idx])
+
+    def encoded_batch(self, b:int) -> EncodedBatch:
+        "Batch `b` for the GPU input path: the images' JPEG bytes and labels."
+        idx = self._indices(b)
+        return EncodedBatch.of(self.split.read_encoded(idx.numpy()), self.labels[idx])
+
+    def device_views(self, images:torch.Tensor|list, raw:EncodedBatch|None=None) -> torch.Tensor:
+        "The centre crops (B,3,s,s) or ten views (B,10,3,s,s) of the images, on their device."
+        images = torch.stack(images) if isinstance(images, list) else images
+        return ten_crops(images, self.size) if self.ten_crop else center_crop(images, self.size).contiguous()
 
     def __iter__(self): return self._iterate([(b,) for b in range(len(self))])
 

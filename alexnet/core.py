@@ -73,6 +73,7 @@ CHOICES = dict(
     normalize=('mean-image', 'channel'),
     device=('auto', 'cpu', 'cuda', 'mps'),
     amp=('none', 'bf16', 'fp16'),
+    decode=('auto', 'cpu', 'cuda'),
 )
 
 # %% ../nbs/00_core.ipynb #dfcfc0ae
@@ -130,6 +131,8 @@ class Config:
     amp: str = 'none'  # mixed precision: none | bf16 | fp16
     channels_last: bool = False  # use channels_last memory format
     compile: bool = False  # torch.compile the model
+    decode: str = 'auto'  # JPEG stores: decode in the loader's CPU workers (cpu) or on the GPU with nvJPEG (cuda); auto = cuda when training on a GPU
+    deterministic: bool = False  # deterministic GPU kernels (cuDNN, cuBLAS, Inductor): a resumed run repeats an uninterrupted one bit for bit
     log_every: int = 20  # print a progress line every N steps
     ckpt_every: int = 0  # also checkpoint every N steps (0 = once per epoch)
     eval_ten_crop: bool = True  # also report ten-crop errors at the end

@@ -29,17 +29,17 @@ from functools import partial
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEMO_CLASSES', 'DEMO_DEVKIT_IDS', 'DEMO_TROUBLE', 'DRAFT_MIN_SIDE', 'IMAGEWOOF_NAMES', 'CALTECH_VAL_EVERY',
-           'VOC_CLASSES', 'TORCHVISION_DOWNLOAD', 'SOURCE_LAYOUTS', 'MULTILABEL_SOURCES', 'SOURCES', 'FIXTURE_WNIDS',
-           'CIFAR10_CLASSES', 'STORE_VERSION', 'SHARD_SIZE', 'RAW_MAX_IMAGES', 'JPEG_QUALITY', 'FORMATS', 'CHUNK_MAX',
-           'demo_image', 'make_demo_dataset', 'UndecodableImage', 'to_rgb', 'open_image', 'resize_geometry',
-           'reference_resize_crop', 'fast_resize_crop', 'load_resized', 'Listing', 'read_devkit', 'list_imagenet',
-           'list_imagefolder', 'list_imagenette', 'list_imagewoof', 'list_caltech256', 'list_tiny_imagenet',
-           'voc_objects', 'list_voc2012', 'where_to_put', 'download_source', 'list_source', 'write_imagefolder_fixture',
-           'write_ilsvrc_fixture', 'write_tiny_imagenet_fixture', 'write_caltech256_fixture', 'write_cifar_fixture',
-           'idx_bytes', 'write_mnist_fixture', 'voc_annotation', 'write_voc2012_fixture', 'write_source_fixture',
-           'IncompleteStore', 'multi_hot', 'prepare', 'limit_listing', 'StoreSplit', 'Store', 'open_store',
-           'fast_dev_run_images', 'ensure_prepared', 'main']
+__all__ = ['DEMO_CLASSES', 'DEMO_DEVKIT_IDS', 'DEMO_TROUBLE', 'CHUNK_MAX', 'DRAFT_MIN_SIDE', 'IMAGEWOOF_NAMES',
+           'CALTECH_VAL_EVERY', 'VOC_CLASSES', 'TORCHVISION_DOWNLOAD', 'SOURCE_LAYOUTS', 'MULTILABEL_SOURCES',
+           'SOURCES', 'FIXTURE_WNIDS', 'CIFAR10_CLASSES', 'STORE_VERSION', 'SHARD_SIZE', 'RAW_MAX_IMAGES',
+           'JPEG_QUALITY', 'FORMATS', 'demo_image', 'make_demo_dataset', 'decode_jpeg_rgb', 'UndecodableImage',
+           'to_rgb', 'open_image', 'resize_geometry', 'reference_resize_crop', 'fast_resize_crop', 'load_resized',
+           'Listing', 'read_devkit', 'list_imagenet', 'list_imagefolder', 'list_imagenette', 'list_imagewoof',
+           'list_caltech256', 'list_tiny_imagenet', 'voc_objects', 'list_voc2012', 'where_to_put', 'download_source',
+           'list_source', 'write_imagefolder_fixture', 'write_ilsvrc_fixture', 'write_tiny_imagenet_fixture',
+           'write_caltech256_fixture', 'write_cifar_fixture', 'idx_bytes', 'write_mnist_fixture', 'voc_annotation',
+           'write_voc2012_fixture', 'write_source_fixture', 'IncompleteStore', 'multi_hot', 'prepare', 'limit_listing',
+           'StoreSplit', 'Store', 'open_store', 'fast_dev_run_images', 'ensure_prepared', 'main']
 
 # %% ../nbs/01_preprocessing.ipynb #fc1626a6
 import numpy as np
@@ -202,25 +202,64 @@ def _file_lock(path:Path):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+# %% ../nbs/01_preprocessing.ipynb #31b08504
+_ARRAYS: dict = {}  # in-memory source arrays of the source being prepared (set in each worker by _init_worker)
+
+def _init_worker(arrays:dict):
+    "Pool initializer: one torch thread per worker, and the in-memory source arrays (inherited for free under fork)."
+    torch.set_num_threads(1); _ARRAYS.clear(); _ARRAYS.update(arrays)
+
+CHUNK_MAX = 32  # most images per message from a worker to the writing process
+
+def _chunk_size(n:int, # images to prepare
+                workers:int) -> int:
+    "Images per worker message: about 8 messages per worker over the job (the last ones keep every worker busy), at most CHUNK_MAX."
+    return max(1, min(CHUNK_MAX, math.ceil(n / (8 * workers))))
+
+def _results(items, work, workers:int, arrays:dict,
+             n:int, # how many items (sets the chunk size)
+            ):
+    "`work(item)` for every item in order, in `workers` processes (in this process when workers <= 1)."
+    reuse_freed_memory()  # decoding allocates and frees image-sized buffers per image; workers inherit it
+    if workers <= 1:
+        _ARRAYS.clear(); _ARRAYS.update(arrays)
+        try: yield from map(work, items)
+        finally: _ARRAYS.clear()
+        return
+    ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(arrays,)) as pool: yield from pool.imap(work, items, chunksize=_chunk_size(n, workers))
+
 # %% ../nbs/01_preprocessing.ipynb #b82871f6
-def _demo_train_files(root:Path, seed:int, n_train:int):
-    "Write the train folders; the first files of the first classes are the trouble files."
-    for c, (wnid, *_) in enumerate(DEMO_CLASSES):
-        (root/'train'/wnid).mkdir(parents=True)
-        for i in range(n_train):
-            rng = np.random.default_rng([seed, 0, c, i])
-            img = demo_image(rng, c)
-            data = _trouble_bytes(DEMO_TROUBLE[c], img) if i == 0 and c < len(DEMO_TROUBLE) else _jpeg_bytes(img, int(rng.integers(70, 96)))
-            (root/'train'/wnid/f'{wnid}_{i+1}.JPEG').write_bytes(data)
+def _demo_train_bytes(item:tuple[int, int], # (class, image number)
+                      seed:int) -> bytes:
+    "The file of training image `i` of class `c`: the first files of the first classes are the trouble files."
+    c, i = item
+    rng = np.random.default_rng([seed, 0, c, i])
+    img = demo_image(rng, c)
+    return _trouble_bytes(DEMO_TROUBLE[c], img) if i == 0 and c < len(DEMO_TROUBLE) else _jpeg_bytes(img, int(rng.integers(70, 96)))
+
+def _demo_train_files(root:Path, seed:int, n_train:int, workers:int=1):
+    "Write the train folders (each image drawn from its own seed, so `workers` processes give the same bytes)."
+    items = [(c, i) for c in range(len(DEMO_CLASSES)) for i in range(n_train)]
+    for wnid, *_ in DEMO_CLASSES: (root/'train'/wnid).mkdir(parents=True)
+    for (c, i), data in zip(items, _results(items, partial(_demo_train_bytes, seed=seed), workers, {}, len(items))):
+        wnid = DEMO_CLASSES[c][0]
+        (root/'train'/wnid/f'{wnid}_{i+1}.JPEG').write_bytes(data)
 
 # %% ../nbs/01_preprocessing.ipynb #e3f12039
-def _demo_val_files(root:Path, seed:int, n_val:int):
+def _demo_val_bytes(item:tuple[int, int], # (class, position in the val folder)
+                    seed:int) -> bytes:
+    c, k = item
+    rng = np.random.default_rng([seed, 1, c, k])
+    return _jpeg_bytes(demo_image(rng, c), int(rng.integers(70, 96)))
+
+def _demo_val_files(root:Path, seed:int, n_val:int, workers:int=1):
     "Write flat val files in a shuffled class order and the devkit (ground truth as ILSVRC2012_IDs + meta.mat)."
     labels = np.random.default_rng([seed, 1]).permutation(np.repeat(np.arange(len(DEMO_CLASSES)), n_val))
     (root/'val').mkdir(parents=True)
-    for k, c in enumerate(labels):
-        rng = np.random.default_rng([seed, 1, int(c), k])
-        (root/'val'/f'ILSVRC2012_val_{k+1:08d}.JPEG').write_bytes(_jpeg_bytes(demo_image(rng, int(c)), int(rng.integers(70, 96))))
+    items = [(int(c), k) for k, c in enumerate(labels)]
+    for (_, k), data in zip(items, _results(items, partial(_demo_val_bytes, seed=seed), workers, {}, len(items))):
+        (root/'val'/f'ILSVRC2012_val_{k+1:08d}.JPEG').write_bytes(data)
     kit = root/'ILSVRC2012_devkit_t12'/'data'; kit.mkdir(parents=True)
     (kit/'ILSVRC2012_validation_ground_truth.txt').write_text(''.join(f'{DEMO_DEVKIT_IDS[c]}\n' for c in labels))
     (kit/'meta.mat').write_bytes(_devkit_meta())
@@ -231,6 +270,7 @@ def make_demo_dataset(root:str|os.PathLike, # folder to create (e.g. data/demo);
                       n_train:int=120, # training images per class (including the trouble files)
                       n_val:int=40, # validation images per class
                       force:bool=False, # regenerate even if a complete dataset exists
+                      workers:int=1, # drawing processes (the bytes do not depend on it)
                      ) -> Path:
     "Write the deterministic ImageNet-shaped demo dataset (ILSVRC-2012 layout) into `root`; returns its path."
     root = Path(root)
@@ -239,20 +279,21 @@ def make_demo_dataset(root:str|os.PathLike, # folder to create (e.g. data/demo);
         if (root/'DEMO.json').exists() and json.loads((root/'DEMO.json').read_text()) == stamp and not force: return root
         tmp = root.with_name(root.name + '.partial')
         shutil.rmtree(tmp, ignore_errors=True)
-        _demo_train_files(tmp, seed, n_train)
-        _demo_val_files(tmp, seed, n_val)
+        _demo_train_files(tmp, seed, n_train, workers)
+        _demo_val_files(tmp, seed, n_val, workers)
         (tmp/'DEMO.json').write_text(json.dumps(stamp))  # completeness marker, written last
         shutil.rmtree(root, ignore_errors=True)
         os.replace(tmp, root)
     return root
 
 # %% ../nbs/01_preprocessing.ipynb #d189209d
-def _decode_jpeg(data, # one uint8 byte tensor or a list of them
+def decode_jpeg_rgb(data, # one uint8 byte tensor or a list of them (on the CPU)
+                 device='cpu', # where to decode: cpu (libjpeg-turbo) or a CUDA device (nvJPEG, a list in one batch)
                 ):
     "`torchvision.io.decode_jpeg` to RGB, without its deprecation warning (torchvision 0.29 points to TorchCodec, not installed here)."
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', 'The image decoding and encoding capabilities of TorchVision', DeprecationWarning)
-        return decode_jpeg(data, mode=ImageReadMode.RGB)
+        return decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
 
 # %% ../nbs/01_preprocessing.ipynb #5b951889
 class UndecodableImage(ValueError):
@@ -318,7 +359,7 @@ def _decode_fast(img:Image.Image, # the opened (header-only) JPEG
         (rw, rh), _ = resize_geometry(*img.size, size)
         img.draft('RGB', (2*rw, 2*rh))
         return torch.from_numpy(np.array(to_rgb(img))).permute(2, 0, 1)  # np.array: a writable copy
-    return _decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+    return decode_jpeg_rgb(torch.frombuffer(bytearray(data), dtype=torch.uint8))
 
 # %% ../nbs/01_preprocessing.ipynb #367937f0
 def fast_resize_crop(img:Image.Image, # the opened (header-only) JPEG
@@ -781,8 +822,6 @@ class IncompleteStore(ConfigError):
     "A prepared store is missing, half-written or of another format version."
 
 # %% ../nbs/01_preprocessing.ipynb #a5f5e7c8
-_ARRAYS: dict = {}  # in-memory source arrays of the source being prepared (set in each worker by _init_worker)
-
 def _prepare_one(item:tuple[str, int], # (file relative to root, label)
                  root:Path, size:int, fmt:str, quality:int) -> tuple[bytes|None, dict]:
     "Worker: decode + resize + crop one image; the encoded bytes (raw CHW or JPEG) and facts, or None and the reason."
@@ -843,31 +882,6 @@ def _tracked(items:list, # the items of one shard
     "Pair each item with its next result, counting progress: (item, payload, info)."
     for it in items:
         payload, info = next(results); prog.step(what); yield it, payload, info
-
-# %% ../nbs/01_preprocessing.ipynb #31b08504
-def _init_worker(arrays:dict):
-    "Pool initializer: one torch thread per worker, and the in-memory source arrays (inherited for free under fork)."
-    torch.set_num_threads(1); _ARRAYS.clear(); _ARRAYS.update(arrays)
-
-CHUNK_MAX = 32  # most images per message from a worker to the writing process
-
-def _chunk_size(n:int, # images to prepare
-                workers:int) -> int:
-    "Images per worker message: about 8 messages per worker over the job (the last ones keep every worker busy), at most CHUNK_MAX."
-    return max(1, min(CHUNK_MAX, math.ceil(n / (8 * workers))))
-
-def _results(items, work, workers:int, arrays:dict,
-             n:int, # how many items (sets the chunk size)
-            ):
-    "`work(item)` for every item in order, in `workers` processes (in this process when workers <= 1)."
-    reuse_freed_memory()  # decoding allocates and frees image-sized buffers per image; workers inherit it
-    if workers <= 1:
-        _ARRAYS.clear(); _ARRAYS.update(arrays)
-        try: yield from map(work, items)
-        finally: _ARRAYS.clear()
-        return
-    ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(arrays,)) as pool: yield from pool.imap(work, items, chunksize=_chunk_size(n, workers))
 
 # %% ../nbs/01_preprocessing.ipynb #fa2c9de8
 def multi_hot(labels:list, # per image, the list of its class indices
@@ -1025,7 +1039,12 @@ class StoreSplit:
         "Images `indices` as a list of (3, S, S) uint8 RGB tensors: a JPEG store decodes each into its own tensor, with no stacking copy."
         idx = self._index(indices)
         if self.format == 'raw': return list(self.read_many(idx))
-        return _decode_jpeg([torch.from_numpy(np.array(self._bytes(i))) for i in idx]) if len(idx) else []
+        return decode_jpeg_rgb(self.read_encoded(idx)) if len(idx) else []
+
+    def read_encoded(self, indices) -> list[torch.Tensor]:
+        "A JPEG store's images `indices` undecoded: one uint8 tensor of JPEG bytes each (a copy out of the memory map), for a decoder elsewhere (the GPU)."
+        if self.format == 'raw': raise ValueError(f"{self!r} stores raw pixels: there is nothing to decode")
+        return [torch.from_numpy(np.array(self._bytes(i))) for i in self._index(indices)]
 
     def read_views(self, indices) -> list[np.ndarray]:
         "Images `indices` as uint8 (B, 3, S, S) numpy arrays that concatenate to `read_many(indices)`. A raw store copies nothing: each array is a read-only view of a shard's memory map over a run of images stored one after another. A JPEG store decodes them into one batch."
@@ -1096,7 +1115,7 @@ def _raw_root(config:Config, # dataset, data_root, download
               **demo_sizes, # make_demo_dataset's n_train / n_val
              ) -> Path:
     "The raw data folder to prepare from: the demo data is generated when absent; any other absent source is a `ConfigError`."
-    if config.dataset == 'demo' and not (root/'DEMO.json').exists(): return make_demo_dataset(demo_at or root, **demo_sizes)
+    if config.dataset == 'demo' and not (root/'DEMO.json').exists(): return make_demo_dataset(demo_at or root, workers=config.workers, **demo_sizes)
     _check_raw(config, root)
     return root
 

@@ -25,8 +25,9 @@ __all__ = ['RUN145', 'REQUEUE_EXIT', 'PaperSGD', 'conv1_params', 'param_groups',
            'color_noise_on', 'make_scheduler', 'step_scheduler', 'unwrap', 'checkpoint_state', 'write_last',
            'copy_best', 'find_resume', 'Preempted', 'StopFlag', 'stop_requested', 'check_loss', 'chance_warning', 'rel',
            'fmt_time', 'Meter', 'gather_rows', 'validate', 'val_error', 'describe_val', 'make_loss',
-           'setup_distributed', 'prepare_model', 'MetricsLog', 'make_writer', 'log_scalars', 'log_histograms', 'fit',
-           'train_run', 'run_outputs', 'finish', 'smoke_run', 'fit_distributed', 'make_parser', 'parse_config', 'main']
+           'setup_distributed', 'prepare_model', 'configure_kernels', 'MetricsLog', 'make_writer', 'log_scalars',
+           'log_histograms', 'fit', 'train_run', 'run_outputs', 'finish', 'smoke_run', 'fit_distributed', 'make_parser',
+           'parse_config', 'main']
 
 # %% ../nbs/05_train.ipynb #a4dfd47c
 import torch
@@ -63,13 +64,16 @@ class PaperSGD(torch.optim.Optimizer):
             with torch.enable_grad(): loss = closure()
         for g in self.param_groups:
             lr, m, wd = g['lr'], g['momentum'], g['weight_decay']
-            for p in g['params']:
-                if p.grad is None: continue
-                st = self.state[p]
-                if 'velocity' not in st: st['velocity'] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                v = st['velocity']
-                v.mul_(m).add_(p, alpha=-wd*lr).add_(p.grad, alpha=-lr)
-                p.add_(v)
+            ps = [p for p in g['params'] if p.grad is not None]
+            for p in ps:
+                if 'velocity' not in self.state[p]: self.state[p]['velocity'] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if not ps: continue
+            vs = [self.state[p]['velocity'] for p in ps]
+            # each line one multi-tensor kernel per device and dtype on a GPU (a loop over the tensors on the CPU), not one per tensor
+            torch._foreach_mul_(vs, m)
+            torch._foreach_add_(vs, ps, alpha=-wd * lr)
+            torch._foreach_add_(vs, [p.grad for p in ps], alpha=-lr)
+            torch._foreach_add_(ps, vs)
         return loss
 
 # %% ../nbs/05_train.ipynb #343e07dc
@@ -252,22 +256,38 @@ def fmt_time(s:float) -> str: return time.strftime('%H:%M:%S', time.gmtime(max(0
 
 # %% ../nbs/05_train.ipynb #b1594330
 class Meter:
-    """Sums of loss / top-1 / top-5 errors (reported in percent, like `alexnet.evaluate`), images, step and data-wait time over a logging window.
-    Multi-label targets (B, C): a top-k "hit" is a top-k class that is one of the image's labels."""
-    def __init__(self): self.reset()
-    def reset(self): self.loss = self.err1 = self.err5 = self.n = self.t_data = self.t_total = 0.0; self.steps = 0
-    def add(self, loss:float, logits:torch.Tensor, y:torch.Tensor, t_data:float, t_total:float):
+    """Sums of loss / top-1 / top-5 errors (reported in percent, like `alexnet.evaluate`) and images over a logging window, kept
+    on the device: adding a step never waits for the GPU, the window is read (one sync) when it is logged. Its wall time runs
+    from `reset` to that read; `t_data` sums the time spent waiting for batches. It also keeps the first step whose loss was
+    NaN/Inf (`nonfinite`). Multi-label targets (B, C): a top-k "hit" is a top-k class that is one of the image's labels."""
+    def __init__(self): self.bad = None; self.reset()
+    def reset(self): self.sums, self.t_data, self.t0 = None, 0.0, time.perf_counter()
+    def add(self, loss:torch.Tensor, # the step's loss (a 0-d tensor, on the device)
+            logits:torch.Tensor, y:torch.Tensor, # the step's outputs and targets
+            step:int, # global step (remembered if the loss is not finite)
+            t_data:float=0.0, # seconds spent waiting for this batch
+           ):
         top = logits.topk(min(5, logits.shape[1]), 1).indices
         hit = y.gather(1, top) > 0 if y.ndim == 2 else top == y[:, None]
-        b = len(y)
-        self.loss += loss * b; self.err1 += b - hit[:, 0].sum().item(); self.err5 += b - hit.any(1).sum().item()
-        self.n += b; self.t_data += t_data; self.t_total += t_total; self.steps += 1
+        b, loss = len(y), loss.detach().double()
+        s = torch.stack([loss * b, (b - hit[:, 0].sum()).double(), (b - hit.any(1).sum()).double(), torch.full_like(loss, b)])
+        self.sums = s if self.sums is None else self.sums + s
+        first = torch.stack([torch.full_like(loss, step), loss])
+        self.bad = torch.where(~torch.isfinite(loss), first, torch.zeros_like(first)) if self.bad is None else \
+                   torch.where(~torch.isfinite(loss) & (self.bad[0] == 0), first, self.bad)
+        self.t_data += t_data
+    def nonfinite(self) -> tuple[int, float]|None:
+        "(step, loss) of the first step whose loss was NaN/Inf, or None (one sync)."
+        if self.bad is None: return None
+        step, loss = self.bad.tolist()
+        return (int(step), loss) if step else None
     def reduce(self, dist:DistEnv, device) -> dict:
-        "Window means, summed over ranks."
-        t = torch.tensor([self.loss, self.err1, self.err5, self.n], dtype=torch.float64, device=device)
+        "Window means, summed over ranks; `img_s` counts every rank's images."
+        t = self.sums if self.sums is not None else torch.zeros(4, dtype=torch.float64, device=device)
         if dist.distributed: torch_dist.all_reduce(t)
         loss, e1, e5, n = t.tolist()
-        return dict(loss=loss/n, top1=100*e1/n, top5=100*e5/n, img_s=n/max(self.t_total, 1e-9), data_wait=self.t_data/max(self.t_total, 1e-9))
+        elapsed = max(time.perf_counter() - self.t0, 1e-9)
+        return dict(loss=loss/max(n, 1), top1=100*e1/max(n, 1), top5=100*e5/max(n, 1), img_s=n/elapsed, data_wait=self.t_data/elapsed)
 
 # %% ../nbs/05_train.ipynb #888614c2
 def gather_rows(t:torch.Tensor, # this rank's rows (shards may differ in length)
@@ -317,6 +337,16 @@ def prepare_model(model:nn.Module, config:Config, device:torch.device, dist:Dist
     if dist.distributed:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
     return model
+
+# %% ../nbs/05_train.ipynb #4f51424d
+def configure_kernels(config:Config, # deterministic
+                      device:torch.device):
+    "cuDNN's autotuner on a GPU (fastest kernels, chosen anew in each process), or deterministic kernels everywhere with `config.deterministic`."
+    if config.deterministic:
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')  # cuBLAS's reproducible mode; read when its first handle is made
+        torch.use_deterministic_algorithms(True, warn_only=True)  # an op without a deterministic kernel warns instead of stopping the run
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
+    elif device.type == 'cuda': torch.backends.cudnn.benchmark = True
 
 # %% ../nbs/05_train.ipynb #20d08b5f
 class MetricsLog:
@@ -376,9 +406,9 @@ def train_run(config:Config, # the run's settings (checked)
     device = get_device(config.device, dist.local_rank); setup_distributed(dist, device)
     main = dist.is_main; say = log if main else (lambda *a, **k: None)
     run_dir = config.run_dir; run_dir.mkdir(parents=True, exist_ok=True)
-    if device.type == 'cuda': torch.backends.cudnn.benchmark = True
+    configure_kernels(config, device)
     store = ensure_prepared(config)
-    stats = ensure_stats(store, split='train')
+    stats = ensure_stats(store, split='train', workers=config.workers)
     classes = list(store.classes); num_classes = config.num_classes or len(classes)
     multilabel = store.multilabel; criterion = make_loss(multilabel)
     train_split, val_split = store.split('train'), store.split(config.val_split)
@@ -412,12 +442,15 @@ def train_run(config:Config, # the run's settings (checked)
         f"train images, {n_batches} steps/epoch x {config.epochs} epochs, batch {config.batch_size} "
         f"({dist.world_size} process{'es' if dist.distributed else ''}), {num_classes} classes{' (multi-label)' if multilabel else ''}, device {device}")
     meter, t_start, steps_run, warned = Meter(), time.perf_counter(), 0, multilabel  # no ln(C) warning for multi-label
+    def check_finite():  # reads the device (a sync): at log lines and before every checkpoint
+        bad = meter.nonfinite()
+        if bad: check_loss(bad[1], bad[0], run_dir)
     val = None
     with StopFlag() as stop, (writer or contextlib.nullcontext()):
         for epoch in range(epoch0, config.epochs):
             loader = train_loader(epoch); model.train()
             start = batch0 if epoch == epoch0 else 0
-            t_prev = time.perf_counter()
+            meter.reset(); t_prev = time.perf_counter()
             for b, (x, y) in enumerate(loader.iter_epoch(epoch, start_batch=start), start=start):
                 t_data = time.perf_counter() - t_prev
                 torch.manual_seed(derive_seed(config.seed, 'dropout', gstep, dist.rank))  # dropout masks = f(seed, step, rank)
@@ -428,16 +461,15 @@ def train_run(config:Config, # the run's settings (checked)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
                 gstep += 1; steps_run += 1
-                lv = loss.item(); check_loss(lv, gstep, run_dir)
-                now = time.perf_counter(); meter.add(lv, logits.detach().float(), y, t_data, now - t_prev); t_prev = now
+                meter.add(loss, logits.detach().float(), y, gstep, t_data)
                 last_of_epoch = b + 1 == n_batches
                 if gstep % config.log_every == 0 or last_of_epoch:
-                    m = meter.reduce(dist, device); meter.reset()
+                    m = meter.reduce(dist, device); meter.reset(); check_finite()
                     lr = optimizer.param_groups[0]['lr']
-                    eta = (now - t_start) / steps_run * (total_steps - gstep)
+                    eta = (time.perf_counter() - t_start) / steps_run * (total_steps - gstep)
                     mem = f" mem {torch.cuda.max_memory_allocated(device)/2**30:.1f}G" if device.type == 'cuda' else ''
                     say(f"epoch {epoch+1}/{config.epochs} step {b+1}/{n_batches} loss {m['loss']:.4f} err {m['top1']:.1f}% lr {lr:.2e} "
-                        f"img/s {m['img_s']*dist.world_size:.1f} data {100*m['data_wait']:.1f}% eta {fmt_time(eta)}{mem}")
+                        f"img/s {m['img_s']:.1f} data {100*m['data_wait']:.1f}% eta {fmt_time(eta)}{mem}")
                     metrics.write(kind='train', epoch=epoch, step=gstep, lr=lr, **m)
                     log_scalars(writer, 'train', dict(loss=m['loss'], top1=m['top1'], top5=m['top5'], lr=lr), gstep)
                     if not warned and gstep >= min(n_batches, 100):
@@ -445,11 +477,13 @@ def train_run(config:Config, # the run's settings (checked)
                         if w: say(w)
                 stopping = stop_requested(stop, dist, device)
                 if stopping or (config.ckpt_every and gstep % config.ckpt_every == 0 and not last_of_epoch):
+                    check_finite()
                     if main: write_last(state(epoch, b + 1), run_dir)
                     if stopping:
                         say(f"{stop.signal or 'stop signal on another rank'} received: checkpointed {rel(run_dir/'last.pt')} at epoch {epoch+1} batch {b+1}; "
                             f"exiting with {REQUEUE_EXIT} (requeue)")
                         raise Preempted(stop.signal)
+                t_prev = time.perf_counter()
             val = validate(model, val_loader, device, config, dist)
             lr = optimizer.param_groups[0]['lr']
             err = val_error(val); improved = err < best; best = min(best, err)
@@ -560,7 +594,7 @@ def parse_config(argv:list[str]|None=None) -> Config:
 
 def main(argv:list[str]|None=None):
     "CLI entry point (`python -m alexnet.train`, `alexnet-train`, what torchrun launches)."
-    try: fit(parse_config(argv))
+    try: fit(parse_config(argv), log=lambda *a: print(*a, flush=True))  # progress lines reach a pipe or a job log at once
     except Preempted: sys.exit(REQUEUE_EXIT)
     except ConfigError as e: sys.exit(f"error: {e}")  # a wrong setting or absent data: the message, not a traceback
     finally:
