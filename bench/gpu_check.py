@@ -46,15 +46,18 @@ NETS = {  # name -> AlexNet keyword arguments (as bench/bench_model.py)
     'paper': dict(variant='paper', lrn='auto'),
     'torchvision': dict(variant='torchvision', input_convention='pad2'),
 }
+ABLATIONS = ('paper-no-lrn',)  # the paper net with its two LRN layers removed: what the LRN costs (--nets)
 MODES = ('fp32', 'tf32', 'bf16', 'bf16+channels_last', 'bf16+channels_last+compile')
 COMPILED_NETS = ('paper', 'torchvision')  # under a model compile every LRN implementation becomes the same inlined loop
 
 
 class Report:
-    "Result rows, rewritten to the CSV after each one (a run cut short keeps what it measured)."
-    def __init__(self, path:Path): self.path, self.rows = path, []
+    "Result rows, rewritten to the CSV after each one (a run cut short keeps what it measured); `append` keeps an earlier run's rows."
+    def __init__(self, path:Path, append:bool=False):
+        self.path, self.run = path, f"{os.environ.get('ALEXNET_GIT_SHA', 'local')} {time.strftime('%Y-%m-%dT%H:%M', time.gmtime())}"
+        self.rows = pd.read_csv(path).to_dict('records') if append and path.exists() else []
     def add(self, kind:str, name:str, value=float('nan'), unit:str='', tol=None, passed=None, **details):
-        row = dict(kind=kind, name=name, value=value, unit=unit, tol=tol, passed=passed, details=json.dumps(details) if details else '')
+        row = dict(kind=kind, name=name, value=value, unit=unit, tol=tol, passed=passed, details=json.dumps(details) if details else '', run=self.run)
         self.rows.append(row); pd.DataFrame(self.rows).to_csv(self.path, index=False)
         mark = '' if passed is None else ' ok' if passed else ' FAILED'
         print(f"{kind:<7} {name:<58} {value if isinstance(value, str) else f'{value:.4g}':>10} {unit}{mark}", flush=True)
@@ -244,7 +247,9 @@ def train_step(net:str, opts:set, batch:int, device):
     "A function running one training step (forward, backward, PaperSGD update) of `net` in mode `opts` on fixed random data."
     torch.manual_seed(0)
     layout = torch.channels_last if 'channels_last' in opts else torch.contiguous_format
-    model = AlexNet(num_classes=1000, **NETS[net]).to(device).to(memory_format=layout)
+    model = AlexNet(num_classes=1000, **NETS[net.replace('-no-lrn', '')])
+    if net.endswith('-no-lrn'): model.features.lrn1, model.features.lrn2 = torch.nn.Identity(), torch.nn.Identity()
+    model = model.to(device).to(memory_format=layout)
     opt = make_optimizer(model, Config())
     run = torch.compile(model) if 'compile' in opts else model
     x = (torch.randn(batch, 3, model.input_size, model.input_size, device=device) * 50).contiguous(memory_format=layout)
@@ -256,25 +261,24 @@ def train_step(net:str, opts:set, batch:int, device):
     return step
 
 
-def bench_steps(report:Report, device, quick:bool, peaks:dict, deadline:float):
+def bench_steps(report:Report, device, quick:bool, peaks:dict, deadline:float, modes:list, batches:list, all_nets:list):
     "img/s of each net in each mode and batch size; nets take turns round by round (a change of load hits them alike)."
-    macs = {n: int(layer_table(AlexNet(num_classes=1000, **NETS[n]))['macs'].sum()) for n in NETS}
-    batches, per_round, rounds, warmup = ((2,), 1, 1, 1) if quick else ((128, 256), 4, 5, 3)
-    modes = ['fp32', 'bf16+channels_last'] if quick else MODES
+    macs = {n: int(layer_table(AlexNet(num_classes=1000, **{**NETS[n.replace('-no-lrn', '')], 'lrn': 'band'}))['macs'].sum()) for n in all_nets}  # band: no CPU compile
+    per_round, rounds, warmup = (1, 1, 1) if quick else (4, 5, 3)
     torch.backends.cudnn.benchmark = True  # as `fit` on a GPU
     if quick: report.add('skip', 'bf16+channels_last+compile', '--quick: a model compile on the CPU takes minutes')
     for mode in modes:
         opts = set(mode.split('+'))
         set_tf32('tf32' in opts)
-        nets = [n for n in NETS if 'compile' not in opts or n in COMPILED_NETS]
+        nets = [n for n in all_nets if 'compile' not in opts or n in COMPILED_NETS]
         for batch in batches:
             if time.time() > deadline: report.add('skip', f'{mode} batch {batch}', 'time budget spent'); continue
             steps, t0 = {}, time.time()
             for n in nets:
                 try:
-                    steps[n] = train_step(n, opts, batch, device)
+                    t1 = time.time(); steps[n] = train_step(n, opts, batch, device); t2 = time.time()
                     for _ in range(warmup): steps[n]()
-                    sync(device)
+                    sync(device); print(f"   {n}: built in {t2 - t1:.1f} s, {warmup} warm-up steps in {time.time() - t2:.1f} s", flush=True)
                 except Exception as e:  # one net's failure (an op without a kernel for this dtype) does not stop the others
                     steps.pop(n, None); report.add('error', f'{mode} batch {batch} {n}', f'{type(e).__name__}: {str(e)[:300]}', passed=False)
             nets = list(steps)
@@ -290,6 +294,7 @@ def bench_steps(report:Report, device, quick:bool, peaks:dict, deadline:float):
                            pct_bf16_peak=100 * tflops / peaks.get('bf16', float('nan')), pct_mode_peak=100 * tflops / mode_peak,
                            ratio_to_torchvision=rate[n] / rate['torchvision'] if 'torchvision' in rate else float('nan'),
                            warmup_s=time.time() - t0 if 'compile' in opts else None)
+            print(f"-- {mode} batch {batch}: {time.time() - t0:.1f} s", flush=True)
             del steps
             if device.type == 'cuda': torch.cuda.empty_cache()
     set_tf32(False)
@@ -312,14 +317,14 @@ def run_fit(cfg_path:Path, name:str, env:dict, kill_at:str|None=None) -> tuple[i
     return p.wait(timeout=900), ''.join(lines)
 
 
-def check_resume(report:Report, device, quick:bool, config:Config, tmp:Path):
+def check_resume(report:Report, device, quick:bool, config:Config, tmp:Path, compile:bool=True):
     "An uninterrupted run and a run killed mid-epoch then rerun: their final weights, compared tensor by tensor."
     steps = 4 if quick else 16
     batch = 8 if quick else 64
     run_cfg = dict(config.to_dict(), out_dir=str(tmp/'runs'), epochs=2, batch_size=batch, limit_train=steps * batch, limit_val=2 * batch,
                    log_every=1, ckpt_every=steps // 2, eval_ten_crop=False, device=device.type, workers=config.workers,
                    optimizer='paper', lr=0.01, schedule='constant', deterministic=True,
-                   amp='bf16', channels_last=not quick, compile=not quick)
+                   amp='bf16', channels_last=not quick, compile=compile and not quick)
     cfg_path = tmp/'resume.yaml'; cfg_path.write_text(yaml.safe_dump(run_cfg))
     env = os.environ | dict(PYTHONPATH=str(ROOT), ALEXNET_ROOT=str(ROOT), PYTHONUNBUFFERED='1')
     t = time.time(); rc, log_ref = run_fit(cfg_path, 'ref', env); t_ref = time.time() - t
@@ -335,11 +340,11 @@ def check_resume(report:Report, device, quick:bool, config:Config, tmp:Path):
     differ = [k for k in a if not torch.equal(a[k], b[k])]
     worst = max([((a[k].double() - b[k].double()).abs().max() / a[k].double().abs().max().clamp_min(1e-30)).item() for k in differ] or [0.])
     report.add('check', f"resume after SIGKILL at '{kill_at}': tensors that differ from the uninterrupted run", float(len(differ)), 'tensors',
-               0, not differ, of=len(a), max_rel_diff=worst, resumed=resumed[0].strip(), settings='bf16, channels_last, compile, deterministic' if not quick else 'bf16, deterministic')
+               0, not differ, of=len(a), max_rel_diff=worst, resumed=resumed[0].strip(), settings=f"bf16, {'channels_last, ' if not quick else ''}{'compile, ' if run_cfg['compile'] else ''}deterministic")
     rates = [json.loads(l) for l in (tmp/'runs'/'ref'/'metrics.jsonl').read_text().splitlines()]
     train = [r for r in rates if r['kind'] == 'train'][2:]  # the first windows include the compile
     if train:
-        report.add('fit', 'fit on the demo data (bf16, channels_last, compile, batch 64): img/s, median over log windows', statistics.median(r['img_s'] for r in train),
+        report.add('fit', f"fit on the demo data (bf16{', channels_last' if not quick else ''}{', compile' if run_cfg['compile'] else ''}, batch {batch}): img/s, median over log windows", statistics.median(r['img_s'] for r in train),
                    'img/s', data_wait=statistics.median(r['data_wait'] for r in train), run_seconds=t_ref)
 
 
@@ -351,7 +356,17 @@ def main():
     ap.add_argument('--sections', default='env,peak,checks,steps,resume', help='comma-separated subset of env,peak,checks,steps,resume')
     ap.add_argument('--budget', type=float, default=420, help='seconds; later step benchmarks are skipped after it (rows say so)')
     ap.add_argument('--workers', type=int, default=min(16, os.cpu_count() or 1), help='loader and preparation workers')
+    ap.add_argument('--modes', default=','.join(MODES), help=f"comma-separated step-benchmark modes, from {', '.join(MODES)}")
+    ap.add_argument('--batches', default='128,256', help='comma-separated step-benchmark batch sizes')
+    ap.add_argument('--nets', default=','.join(NETS), help=f"comma-separated step-benchmark nets, from {', '.join(NETS)}, {', '.join(ABLATIONS)}")
+    ap.add_argument('--resume-compile', type=int, default=1, help='1: the resume runs compile the model (0: eager)')
+    ap.add_argument('--append', action='store_true', help="keep the CSV's earlier rows (a second run of other sections)")
     a = ap.parse_args()
+    modes = ['fp32', 'bf16+channels_last'] if a.quick else [m for m in a.modes.split(',') if m]
+    if set(modes) - set(MODES): ap.error(f"--modes: unknown {', '.join(sorted(set(modes) - set(MODES)))}; choose from {', '.join(MODES)}")
+    batches = [2] if a.quick else [int(b) for b in a.batches.split(',')]
+    nets = a.nets.split(',')
+    if set(nets) - set(NETS) - set(ABLATIONS): ap.error(f"--nets: unknown {', '.join(sorted(set(nets) - set(NETS) - set(ABLATIONS)))}")
     sections = set(a.sections.split(','))
     bad = sections - {'env', 'peak', 'checks', 'steps', 'resume'}
     if bad: ap.error(f"--sections: unknown {', '.join(sorted(bad))}; choose from env, peak, checks, steps, resume")
@@ -361,7 +376,7 @@ def main():
     if device.type == 'cpu' and not a.quick: ap.error('no CUDA device: run with --quick (the CPU check of the script) or on a GPU machine')
     tag = 'cpu-quick' if a.quick else torch.cuda.get_device_name(device).split()[-1].lower()
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    report = Report(out/f'gpu-{tag}.csv')
+    report = Report(out/f'gpu-{tag}.csv', a.append)
     workers = 0 if a.quick else a.workers
     with tempfile.TemporaryDirectory(prefix='alexnet-gpu-check-') as tmp:
         tmp = Path(tmp)
@@ -374,7 +389,7 @@ def main():
                 report.add('error', name, f'{type(e).__name__}: {str(e)[:300]}', passed=False)
             finally: print(f"-- {fn.__name__}: {time.time() - t:.1f} s", flush=True)
         env = section('env', environment, device)
-        if env: (out/f'gpu-{tag}-env.json').write_text(json.dumps(env, indent=1)); print(json.dumps(env))
+        if env: (out/f"gpu-{tag}-env{'-' + str(len({r['run'] for r in report.rows}) + 1) if a.append else ''}.json").write_text(json.dumps(env, indent=1)); print(json.dumps(env))
         peaks = {}
         def measure_peaks():
             n = 512 if a.quick else 8192
@@ -393,15 +408,15 @@ def main():
             config, store, stats = data
             jstore = section('checks', jpeg_store, config, tmp, max(1, workers))
             if jstore: section('checks', check_loaders, report, device, a.quick, config, store, stats, jstore)
-        section('steps', bench_steps, report, device, a.quick, peaks, deadline)
-        if data: section('resume', check_resume, report, device, a.quick, data[0], tmp)
+        if data: section('resume', check_resume, report, device, a.quick, data[0], tmp, bool(a.resume_compile))
+        section('steps', bench_steps, report, device, a.quick, peaks, deadline, modes, batches, nets)
     rows = pd.DataFrame(report.rows)
     checks = rows[rows.kind == 'check']
     print(f"\nsummary ({tag}): {int((checks.passed == True).sum())} of {len(checks)} checks passed; errors: {int((rows.kind == 'error').sum())}; "
-          f"wrote {report.path}")
+          f"wrote OUT/{report.path.name}")
     steps = rows[rows.kind == 'step']
     for _, r in steps.iterrows():
-        if isinstance(r.value, float):
+        if isinstance(r.value, float) and r.run == report.run:
             d = json.loads(r.details)
             print(f"  {d['mode']:<28} b{d['batch']:<4} {d['net']:<16} {r.value:9.0f} img/s {d['tflops']:7.1f} TFLOP/s "
                   f"{d['pct_bf16_peak']:5.1f}% of bf16 peak  x{d['ratio_to_torchvision']:.2f} torchvision")
