@@ -421,7 +421,7 @@ def train_run(config:Config, # the run's settings (checked)
         return loaders[noise]
     val_loader = make_eval_loader(config, val_split, stats, dist, device=device)
     set_seed(config.seed)
-    net = build_model(config, num_classes)
+    net = build_model(config, num_classes).to(device)  # on the device before the optimizer: a resumed optimizer state follows the parameters there
     optimizer = make_optimizer(net, config); scheduler = make_scheduler(optimizer, config)
     scaler = torch.amp.GradScaler(device.type, enabled=config.amp == 'fp16')
     ck = find_resume(run_dir, log=say)
