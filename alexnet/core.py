@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 # %% auto #0
-__all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'Config', 'read_yaml', 'task_names',
-           'task_defaults', 'load_config', 'non_default', 'save_config', 'limit_indices', 'set_seed', 'derive_seed',
-           'make_generator', 'DistEnv', 'dist_env', 'get_device', 'reuse_freed_memory', 'git_sha', 'provenance',
-           'file_checksum', 'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'in_notebook_test', 'save_figure']
+__all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'native_input_size', 'Config', 'read_yaml',
+           'task_names', 'task_defaults', 'load_config', 'non_default', 'save_config', 'checkpoint_config',
+           'limit_indices', 'set_seed', 'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device',
+           'reuse_freed_memory', 'git_sha', 'provenance', 'file_checksum', 'atomic_write_text', 'CheckpointError',
+           'save_checkpoint', 'load_checkpoint', 'in_notebook_test', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #77fea8e1
 import numpy as np
@@ -74,12 +74,20 @@ CHOICES = dict(
     device=('auto', 'cpu', 'cuda', 'mps'),
     amp=('none', 'bf16', 'fp16'),
     decode=('auto', 'cpu', 'cuda'),
+    dropout_form=('paper', 'inverted'),
 )
 
 # %% ../nbs/00_core.ipynb #dfcfc0ae
 def _type_name(f:dataclasses.Field) -> str:
     "A dataclass field's type as a name ('int', 'str', ...), whether or not annotations are postponed."
     return f.type if isinstance(f.type, str) else f.type.__name__
+
+# %% ../nbs/00_core.ipynb #2723b388
+def native_input_size(variant:str, # paper | cuda-convnet | torchvision | small
+                      input_convention:str, # pad-ceil | pad2 | 227
+                     ) -> int:
+    "The side of the images the net of `variant` takes (without `upsample_to`): 32 for `small`, 227 for the `227` convention, else 224."
+    return 32 if variant == 'small' else 227 if input_convention == '227' else 224
 
 # %% ../nbs/00_core.ipynb #5060cf98
 @dataclass
@@ -112,6 +120,7 @@ class Config:
     input_convention: str = 'pad-ceil'  # how conv1 gets 55x55 maps: pad-ceil (2012 code) | pad2 | 227
     num_classes: int = 0  # 0 = number of classes in the prepared store
     dropout: float = 0.5  # dropout probability on fc6/fc7 outputs
+    dropout_form: str = 'paper'  # paper: zero with probability p while training, x(1-p) at test [P 4.2] | inverted: survivors x1/(1-p) while training (nn.Dropout)
     upsample_to: int = 0  # resize inputs to the net's native size first (the paper net on 32x32 data); 0 = no
     # --- optimisation ---
     epochs: int = 90  # passes over the training set
@@ -152,6 +161,12 @@ class Config:
         if self.lr <= 0: raise ConfigError(f"lr={self.lr!r} must be > 0")
         if self.image_size < 1: raise ConfigError(f"image_size={self.image_size!r} must be >= 1")
         if self.task: check_choice('task', self.task, tuple(task_names()))
+        native = native_input_size(self.variant, self.input_convention)
+        if self.upsample_to not in (0, native):
+            raise ConfigError(f"upsample_to={self.upsample_to!r} does not fit variant={self.variant!r} with input_convention={self.input_convention!r}; choose 0 or {native}")
+        if self.upsample_to == 0 and self.crop != native:
+            raise ConfigError(f"crop={self.crop!r} does not fit variant={self.variant!r} with input_convention={self.input_convention!r}: that net takes "
+                              f"{native}x{native} inputs; set crop={native}, another input_convention, or upsample_to={native} (resized inside the net)")
         self.milestone_epochs()
         return self
 
@@ -214,6 +229,13 @@ def non_default(params:dict, # parameter values, e.g. a notebook's parameters
 def save_config(config:Config, path:str|os.PathLike):
     "Write `config` as YAML."
     Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+# %% ../nbs/00_core.ipynb #872d290a
+def checkpoint_config(d:dict, # the config dict stored in a checkpoint
+                     ) -> Config:
+    "The `Config` of a checkpoint; a key it predates takes the value its run was trained with (`dropout_form`: `inverted` except for `cuda-convnet`)."
+    legacy = dict(dropout_form='paper' if d.get('variant') == 'cuda-convnet' else 'inverted')
+    return Config.from_dict({**{k: v for k, v in legacy.items() if k not in d}, **d})
 
 # %% ../nbs/00_core.ipynb #8aeca274
 def limit_indices(total:int, # items in the split

@@ -423,7 +423,7 @@ import dataclasses
 import time
 
 from .core import (Config, DistEnv, CheckpointError, load_checkpoint, resolve_path, project_root,
-                          get_device, provenance, atomic_write_text)
+                          get_device, provenance, atomic_write_text, checkpoint_config)
 from .model import AlexNet, build_model
 from .preprocessing import ensure_prepared
 from .statistics import Stats, ensure_stats
@@ -439,7 +439,7 @@ def load_model(path:str|Path, # our checkpoint (last.pt / best.pt) or a torchvis
     "The network stored in `path` and what is known about it: `config` (None for plain weights), `classes`, `epoch`, `kind`."
     path = resolve_path(path); ck = load_checkpoint(path)
     if isinstance(ck, dict) and {'model', 'config', 'classes'} <= set(ck):
-        config = Config.from_dict(ck['config'])
+        config = checkpoint_config(ck['config'])
         model = build_model(config, len(ck['classes'])); model.load_state_dict(ck['model'])
         return model, dict(config=config, classes=list(ck['classes']), epoch=ck.get('epoch'), batch=ck.get('batch', 0), kind='checkpoint')
     if isinstance(ck, dict) and 'classifier.6.weight' in ck and 'features.0.weight' in ck:

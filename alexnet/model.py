@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from .core import CHOICES, Config, ConfigError, check_choice, resolve_path
+from .core import CHOICES, Config, ConfigError, check_choice, native_input_size, resolve_path
 
 # %% ../nbs/04_model.ipynb #af3d367e
 def _window_matrix(channels:int, # channels in one tower
@@ -256,6 +256,7 @@ def _tower_layers(variant:str, # paper | cuda-convnet | small
                   conv1_padding:int, # conv1 zero padding (pad2 convention: 2)
                   dropout:float, # dropout probability on fc6/fc7 outputs
                   lrn:str='auto', # LRN implementation: auto | fused | band | torch (`local_response_norm`)
+                  dropout_form:str='paper', # paper (`NonInvertedDropout`) | inverted (`nn.Dropout`)
                  ) -> tuple[list, list]:
     "The (name, module) lists of the features and the classifier of the two-tower net of `variant`."
     code = variant == 'cuda-convnet'
@@ -269,7 +270,7 @@ def _tower_layers(variant:str, # paper | cuda-convnet | small
                 ('conv3', nn.Conv2d(256, 384, 3, 1, 1)), ('relu3', relu()),
                 ('conv4', nn.Conv2d(384, 384, 3, 1, 1, groups=2)), ('relu4', relu()),
                 ('conv5', nn.Conv2d(384, 256, 3, 1, 1, groups=2)), ('relu5', relu()), ('pool5', pool())]
-    drop = (lambda: NonInvertedDropout(dropout)) if code else (lambda: nn.Dropout(dropout))
+    drop = (lambda: NonInvertedDropout(dropout)) if dropout_form == 'paper' else (lambda: nn.Dropout(dropout))
     fc6_in = 256 * (3 * 3 if variant == 'small' else 6 * 6)
     classifier = [('fc6', nn.Linear(fc6_in, 4096)), ('relu6', relu()), ('drop6', drop()),
                   ('fc7', nn.Linear(4096, 4096)), ('relu7', relu()), ('drop7', drop()),
@@ -355,8 +356,9 @@ class AlexNet(nn.Module):
     "Krizhevsky et al. (2012) and its variants; returns raw logits (never softmax: PAPER.md E.2)."
     def __init__(self, variant:str='paper', # paper | cuda-convnet | torchvision | small
                  num_classes:int=1000, # fc8 outputs
-                 input_convention:str='pad-ceil', # how conv1 gets 55x55 maps: pad-ceil (2012 code) | pad2 | 227
+                 input_convention:str|None=None, # how conv1 gets 55x55 maps: pad-ceil (2012 code) | pad2 | 227; None: pad2 for torchvision (its own), else pad-ceil
                  dropout:float=0.5, # dropout probability (fc6/fc7 outputs; torchvision: their inputs)
+                 dropout_form:str='paper', # paper: x(1-p) at test [P 4.2] | inverted: nn.Dropout (torchvision always: its own modules)
                  devices:tuple|None=None, # two devices, one per tower, e.g. ('cuda:0', 'cuda:1'); None = one device
                  weights:str|None=None, # a local state_dict file to load (e.g. torchvision's IMAGENET1K_V1)
                  upsample_to:int=0, # resize inputs bilinearly to this size first (e.g. 32x32 data -> 224); 0 = no
@@ -364,10 +366,12 @@ class AlexNet(nn.Module):
                 ):
         super().__init__()
         self.variant = check_choice('variant', variant, CHOICES['variant'])
+        input_convention = input_convention or ('pad2' if variant == 'torchvision' else 'pad-ceil')
         self.input_convention = check_choice('input_convention', input_convention, CHOICES['input_convention'])
+        self.dropout_form = check_choice('dropout_form', dropout_form, CHOICES['dropout_form'])
         if not (isinstance(num_classes, int) and num_classes >= 1): raise ConfigError(f"num_classes={num_classes!r} must be an integer >= 1")
         if not 0 <= dropout < 1: raise ConfigError(f"dropout={dropout!r} must be in [0, 1)")
-        native = 32 if variant == 'small' else 227 if input_convention == '227' else 224
+        native = native_input_size(variant, input_convention)
         if upsample_to not in (0, native):
             raise ConfigError(f"upsample_to={upsample_to!r} is not allowed for variant={variant!r}, input_convention={input_convention!r}; choose 0 or {native}")
         self.input_size = None if upsample_to else native  # expected input side; None = any (resized inside)
@@ -377,7 +381,7 @@ class AlexNet(nn.Module):
         conv1_padding = 2 if input_convention == 'pad2' else 0
         if variant == 'torchvision': self._build_torchvision(num_classes, dropout, conv1_padding)
         else:
-            features, classifier = _tower_layers(variant, num_classes, conv1_padding, dropout, lrn)
+            features, classifier = _tower_layers(variant, num_classes, conv1_padding, dropout, lrn, dropout_form)
             self.features, self.avgpool = nn.Sequential(OrderedDict(features)), nn.Identity()
             self.classifier = nn.Sequential(OrderedDict(classifier))
             init_paper_(self, 0.03 if variant == 'cuda-convnet' else 0.01)
@@ -409,20 +413,22 @@ class AlexNet(nn.Module):
         return torch.cat([c.a.weight, c.b.weight.to(c.a.weight.device)]) if isinstance(c, Towers) else c.weight.detach().clone()
 
     def features_fc7(self, x:torch.Tensor) -> torch.Tensor:
-        "Last hidden layer (fc7) activations after ReLU, without dropout: (B, 4096), for Figure 4."
+        "The last hidden layer (fc7, after ReLU) as fc8 sees it at test time: dropout in its test form (the paper's: ×(1−p)), (B, 4096); for Figure 4."
         x = _flatten(self.avgpool(self.features(self.prep(x))))
         for m in list(self.classifier)[:-1]:
-            if not _is_dropout(m): x = m(x)
+            if _is_dropout(m):
+                was = m.training; x = m.eval()(x); m.train(was)
+            else: x = m(x)
         return torch.cat([x[0], x[1].to(x[0].device)], 1) if isinstance(x, tuple) else x
 
 # %% ../nbs/04_model.ipynb #32201791
-def build_model(config:Config, # uses variant, input_convention, dropout, num_classes, upsample_to
+def build_model(config:Config, # uses variant, input_convention, dropout, dropout_form, num_classes, upsample_to
                 num_classes:int|None=None, # classes in the data; config.num_classes overrides it when > 0
                ) -> AlexNet:
     "The `AlexNet` a config asks for."
     n = config.num_classes or num_classes
     if not n: raise ConfigError("num_classes: config.num_classes is 0 and no class count was given; pass the number of classes in the data")
-    return AlexNet(config.variant, n, config.input_convention, config.dropout, upsample_to=config.upsample_to)
+    return AlexNet(config.variant, n, config.input_convention, config.dropout, config.dropout_form, upsample_to=config.upsample_to)
 
 # %% ../nbs/04_model.ipynb #914a9398
 def _macs(m:nn.Module, out:torch.Tensor) -> int:

@@ -21,9 +21,10 @@ import warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RUN145', 'REQUEUE_EXIT', 'PaperSGD', 'conv1_params', 'param_groups', 'make_optimizer', 'run145_epochs', 'lr_factor',
-           'color_noise_on', 'make_scheduler', 'step_scheduler', 'unwrap', 'checkpoint_state', 'write_last',
-           'copy_best', 'find_resume', 'Preempted', 'StopFlag', 'stop_requested', 'check_loss', 'chance_warning', 'rel',
+__all__ = ['RUN145', 'REQUEUE_EXIT', 'PROBES', 'TORCHVISION_PROBES', 'DEAD_SHARE', 'DEAD_WINDOWS', 'PaperSGD', 'conv1_params',
+           'param_groups', 'make_optimizer', 'run145_epochs', 'lr_factor', 'color_noise_on', 'make_scheduler',
+           'step_scheduler', 'unwrap', 'checkpoint_state', 'write_last', 'copy_best', 'find_resume', 'Preempted',
+           'StopFlag', 'stop_requested', 'check_loss', 'chance_warning', 'ActiveUnits', 'dead_warning', 'rel',
            'fmt_time', 'Meter', 'gather_rows', 'validate', 'val_error', 'describe_val', 'make_loss',
            'setup_distributed', 'prepare_model', 'configure_kernels', 'MetricsLog', 'make_writer', 'log_scalars',
            'log_histograms', 'fit', 'train_run', 'run_outputs', 'finish', 'smoke_run', 'fit_distributed', 'make_parser',
@@ -35,7 +36,7 @@ import torch.distributed as torch_dist
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (CHOICES, Config, ConfigError, CheckpointError, DistEnv, atomic_write_text, check_choice,
+from .core import (CHOICES, Config, ConfigError, CheckpointError, DistEnv, atomic_write_text, check_choice, checkpoint_config,
                           derive_seed, dist_env, get_device, load_checkpoint, load_config, project_root, provenance,
                           reuse_freed_memory, save_checkpoint, save_config, set_seed)
 
@@ -243,6 +244,49 @@ def chance_warning(mean_loss:float, # mean training loss over the latest window
             "the net is at chance. PAPER.md E.1: the N(0,0.01) init with biases 1 can stay flat; try another seed, "
             "biases 0.1, or a lower/higher lr.")
 
+# %% ../nbs/05_train.ipynb #c23cf10e
+PROBES = dict(conv5='features.relu5', fc6='classifier.relu6', fc7='classifier.relu7')  # the ReLUs watched (two-tower variants)
+TORCHVISION_PROBES = dict(conv5='features.11', fc6='classifier.2', fc7='classifier.5')  # the same ReLUs in torchvision's numbering
+DEAD_SHARE, DEAD_WINDOWS = 0.01, 3  # fc7 under 1% active for 3 log lines in a row: the warning
+
+class ActiveUnits:
+    "The share of positive outputs of the ReLUs after conv5, fc6 and fc7 in training steps, summed on the device; `reduce` reads the window's means."
+    def __init__(self, model:nn.Module, # the network (any wrapper: the hooks go on the plain network's modules)
+                 device):
+        net = unwrap(model); modules = dict(net.named_modules())
+        probes = TORCHVISION_PROBES if getattr(net, 'variant', '') == 'torchvision' else PROBES
+        self.names, self.steps = list(probes), 0
+        self.sums = torch.zeros(len(probes), dtype=torch.float64, device=device)
+        self.hooks = [modules[path].register_forward_hook(self._hook(i)) for i, path in enumerate(probes.values())]
+
+    def _hook(self, i:int):
+        def hook(module, inputs, out):
+            if not (module.training and torch.is_grad_enabled()): return  # evaluation passes are not counted
+            if isinstance(out, tuple): out = torch.cat([t.flatten(1).to(out[0].device) for t in out], 1)  # both towers
+            self.sums[i] += (out > 0).float().mean().to(self.sums)
+        return hook
+
+    def step(self): self.steps += 1  # called by the loop once per training step
+
+    def reduce(self) -> dict:
+        "`active_<layer>` means over the steps since the last call (one sync), then zero."
+        shares = (self.sums / max(self.steps, 1)).tolist()
+        self.sums.zero_(); self.steps = 0
+        return {f'active_{n}': s for n, s in zip(self.names, shares)}
+
+    def remove(self):
+        for h in self.hooks: h.remove()
+
+def dead_warning(active_fc7:float, # fc7's share of positive outputs over the window
+                 streak:int, # windows in a row with fc7 under DEAD_SHARE, this one included
+                 lr:float) -> str|None:
+    "The warning printed once when fc7 has been (almost) all dead for `DEAD_WINDOWS` log lines, else None."
+    if streak != DEAD_WINDOWS: return None
+    return (f"WARNING: fc7 is dead: {100 * active_fc7:.2f}% of its outputs are positive, under {100 * DEAD_SHARE:.0f}% for {DEAD_WINDOWS} log lines in a row. "
+            f"Its ReLUs no longer fire, so no gradient reaches fc6/fc7 and the loss stays at chance. The usual cause is a first step too large "
+            f"for the net (lr {lr:.2e} times the sharpest curvature of the FC head over 3.8, 05_train's stability analysis): lower lr, use "
+            "dropout_form='paper', or FC biases 0.1.")
+
 # %% ../nbs/05_train.ipynb #5b08ae2c
 def rel(p:Path) -> str:
     "`p` relative to the project root (or the cwd) when inside it, else its name: no machine paths in logs."
@@ -427,11 +471,16 @@ def train_run(config:Config, # the run's settings (checked)
     ck = find_resume(run_dir, log=say)
     epoch0, batch0, gstep, best = 0, 0, 0, float('inf')
     if ck is not None:
+        trained = checkpoint_config(ck['config']).dropout_form
+        if trained != config.dropout_form:
+            raise ConfigError(f"dropout_form={config.dropout_form!r}, but {rel(run_dir/ck['resumed_from'])} was trained with dropout_form={trained!r}; "
+                              f"set dropout_form={trained!r} to continue it, or start a new run (another name)")
         net.load_state_dict(ck['model']); optimizer.load_state_dict(ck['optimizer']); scheduler.load_state_dict(ck['scheduler'])
         if ck['scaler']: scaler.load_state_dict(ck['scaler'])
         epoch0, batch0, gstep, best = ck['epoch'], ck['batch'], ck['step'], ck['best_top1']
         say(f"resumed from {rel(run_dir/ck['resumed_from'])} at epoch {epoch0+1} batch {batch0} (step {gstep})")
     model = prepare_model(net, config, device, dist)
+    active, dead = ActiveUnits(model, device), 0  # dead: log lines in a row with fc7 (almost) silent
     if main: save_config(config, run_dir/'config.yaml')
     metrics = MetricsLog(run_dir/'metrics.jsonl', main, gstep if ck is not None else None)
     writer = make_writer(config, run_dir, main, gstep if ck is not None else None)
@@ -461,17 +510,19 @@ def train_run(config:Config, # the run's settings (checked)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
                 gstep += 1; steps_run += 1
-                meter.add(loss, logits.detach().float(), y, gstep, t_data)
+                meter.add(loss, logits.detach().float(), y, gstep, t_data); active.step()
                 last_of_epoch = b + 1 == n_batches
                 if gstep % config.log_every == 0 or last_of_epoch:
-                    m = meter.reduce(dist, device); meter.reset(); check_finite()
+                    m = meter.reduce(dist, device) | active.reduce(); meter.reset(); check_finite()
                     lr = optimizer.param_groups[0]['lr']
                     eta = (time.perf_counter() - t_start) / steps_run * (total_steps - gstep)
                     mem = f" mem {torch.cuda.max_memory_allocated(device)/2**30:.1f}G" if device.type == 'cuda' else ''
                     say(f"epoch {epoch+1}/{config.epochs} step {b+1}/{n_batches} loss {m['loss']:.4f} err {m['top1']:.1f}% lr {lr:.2e} "
-                        f"img/s {m['img_s']:.1f} data {100*m['data_wait']:.1f}% eta {fmt_time(eta)}{mem}")
+                        f"fc7 active {100*m['active_fc7']:.1f}% img/s {m['img_s']:.1f} data {100*m['data_wait']:.1f}% eta {fmt_time(eta)}{mem}")
                     metrics.write(kind='train', epoch=epoch, step=gstep, lr=lr, **m)
                     log_scalars(writer, 'train', dict(loss=m['loss'], top1=m['top1'], top5=m['top5'], lr=lr), gstep)
+                    dead = dead + 1 if m['active_fc7'] < DEAD_SHARE else 0
+                    if w := dead_warning(m['active_fc7'], dead, lr): say(w)
                     if not warned and gstep >= min(n_batches, 100):
                         warned = True; w = chance_warning(m['loss'], num_classes, gstep)
                         if w: say(w)
@@ -535,7 +586,7 @@ def smoke_run(config:Config, # the settings to smoke-test (checked)
         out = train_run(c, log=lambda *a, **k: None)
         if not dist.is_main: return dict(fast_dev_run=True)
         ck = load_checkpoint(out['last'])  # the round trip a resumed run or 06_evaluate makes
-        build_model(Config.from_dict(ck['config']), len(ck['classes'])).load_state_dict(ck['model'])
+        build_model(checkpoint_config(ck['config']), len(ck['classes'])).load_state_dict(ck['model'])
         recs = [json.loads(l) for l in Path(out['metrics']).read_text().splitlines()]
         val = json.loads(Path(out['results']).read_text())['center']
     loss = sum(r['loss'] for r in recs if r['kind'] == 'train') / sum(r['kind'] == 'train' for r in recs)
