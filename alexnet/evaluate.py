@@ -349,9 +349,10 @@ def read_metrics(path:str|Path, # a run's metrics.jsonl
 def plot_training_curves(metrics:pd.DataFrame, # from `read_metrics`
                          title:str='', # figure title
                         ) -> plt.Figure:
-    "Training loss, train/val top-1 and top-5 error (or val mAP for a multi-label run) and the learning rate against epochs."
+    "Training loss, train/val top-1 and top-5 error (or val mAP for a multi-label run), the learning rate and (when logged) the share of active conv5/fc6/fc7 units against epochs."
     tr, va = metrics[metrics.kind == 'train'], metrics[metrics.kind == 'val']
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.4))
+    active = [k for k in ('active_conv5', 'active_fc6', 'active_fc7') if k in tr and tr[k].notna().any()]
+    fig, (a, b, c, *d) = plt.subplots(1, 4 if active else 3, figsize=(17 if active else 13, 3.4))
     unit = metrics.attrs.get('x_unit', 'epoch')
     a.plot(tr.x, tr.loss, lw=1); a.set(xlabel=unit, ylabel='training loss (cross-entropy)', title='loss')
     shown = [(k, ls) for k, ls in (('top1', '-'), ('top5', '--'), ('mAP', ':')) if k in va and va[k].notna().any()]
@@ -361,6 +362,8 @@ def plot_training_curves(metrics:pd.DataFrame, # from `read_metrics`
     what = 'mAP' if [k for k, _ in shown] == ['mAP'] else 'error'
     b.set(xlabel=unit, ylabel=f'{what} (%)', title=f'{what}s'); b.legend(fontsize=7)
     c.semilogy(pd.concat([tr, va]).sort_values('x').x, pd.concat([tr, va]).sort_values('x').lr); c.set(xlabel=unit, ylabel='learning rate', title='learning rate')
+    for k in active: d[0].plot(tr.x, 100 * tr[k], lw=1, label=k.replace('active_', ''))
+    if active: d[0].set(xlabel=unit, ylabel='positive outputs (%)', ylim=(0, 100), title='active units (training steps)'); d[0].legend(fontsize=7)
     fig.suptitle(title); fig.tight_layout()
     return fig
 
