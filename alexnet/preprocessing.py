@@ -1119,6 +1119,15 @@ def _raw_root(config:Config, # dataset, data_root, download
     _check_raw(config, root)
     return root
 
+def _stale_demo_store(config:Config, # dataset, data_root, workers
+                      root:Path, # config.data_root resolved
+                      m:dict|None, # the store's manifest (None: no store)
+                     ) -> bool:
+    "Whether the store at the default demo location was prepared from demo data of other sizes (an older default): the data is made again with today's defaults first."
+    if config.dataset != 'demo' or not (m and m.get('complete')) or root != resolve_path(Config().data_root): return False
+    raw = make_demo_dataset(root, workers=config.workers)  # returns at once when the data already has today's sizes
+    return list_source('demo', raw).digest() != m['params'].get('listing')
+
 def _fast_dev_run_store(config:Config, root:Path) -> Store:
     "A store of `fast_dev_run_images` images per split in a fresh temporary folder (removed at exit): never `config.prepared`."
     tmp = Path(tempfile.mkdtemp(prefix='alexnet-fast-dev-run-'))
@@ -1132,6 +1141,9 @@ def ensure_prepared(config:Config) -> Store:
     root, out = resolve_path(config.data_root), resolve_path(config.prepared)
     if config.fast_dev_run: return _fast_dev_run_store(config, root)
     m = _read_manifest(out)
+    if _stale_demo_store(config, root, m):
+        print(f"the demo data in {config.data_root} was made with other sizes than this version's; generating it again and re-preparing {config.prepared}", flush=True)
+        shutil.rmtree(out); m = None
     if m and m.get('complete') and m.get('source') != config.dataset:
         raise ConfigError(f"prepared={config.prepared!r} holds a {m.get('source')!r} store but dataset={config.dataset!r}; set prepared to another folder")
     if m and m.get('complete') and (m.get('size'), m.get('limit', 0)) != (config.image_size, 0):

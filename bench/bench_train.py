@@ -12,6 +12,8 @@ checkpoint = one `last.pt` write of the run's real state, amortised over the ste
              (an epoch of the full config, or `ckpt_every`).
 overhead   = (loop step + checkpoint / steps between checkpoints) / bare step - 1, per repeat; the medians over the
              repeats are printed with the per-repeat ratios. Target (issue 6): overhead <= 5%.
+monitor    = the bare step again with the dead-unit monitor's hooks on (`alexnet.train.ActiveUnits`, which `fit`
+             always runs), in the same repeat: its cost is monitor / bare - 1 (issue 16: cheap enough to leave on).
 """
 import argparse, json, shutil, statistics, tempfile, time
 from pathlib import Path
@@ -24,7 +26,7 @@ from alexnet.evaluate import autocast_context
 from alexnet.model import build_model
 from alexnet.preprocessing import ensure_prepared
 from alexnet.statistics import ensure_stats
-from alexnet.train import fit, make_loss, make_optimizer, write_last
+from alexnet.train import ActiveUnits, fit, make_loss, make_optimizer, write_last
 
 
 def loop_step_time(config) -> tuple[float, float, float, Path]:
@@ -38,17 +40,20 @@ def loop_step_time(config) -> tuple[float, float, float, Path]:
     return loop, wait, ckpt, Path(r['run_dir'])
 
 
-def bare_step_times(config, batches:list, num_classes:int, multilabel:bool) -> list[float]:
-    "Seconds per forward/backward/update on `batches` (in memory), after 2 warm-up steps on the first ones."
+def bare_step_times(config, batches:list, num_classes:int, multilabel:bool, monitor:bool=False) -> list[float]:
+    "Seconds per forward/backward/update on `batches` (in memory), after 2 warm-up steps on the first ones (with the dead-unit monitor's hooks if `monitor`)."
     set_seed(config.seed); model = build_model(config, num_classes); opt = make_optimizer(model, config)
     if config.channels_last: model = model.to(memory_format=torch.channels_last)
+    active = ActiveUnits(model, 'cpu') if monitor else None
     criterion, device, times = make_loss(multilabel), torch.device('cpu'), []
     for i, (x, y) in enumerate(batches[:2] + batches):
         t = time.perf_counter()
         if config.channels_last: x = x.contiguous(memory_format=torch.channels_last)
         with autocast_context(device, config.amp): loss = criterion(model(x).float(), y)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); loss.item()
+        if active: active.step()
         if i >= 2: times.append(time.perf_counter() - t)
+    if active: active.reduce(); active.remove()
     return times
 
 
@@ -73,9 +78,10 @@ def main():
             loop, wait, ckpt, run_dir = loop_step_time(config)
             shutil.rmtree(run_dir)  # the next repeat starts afresh, not resumed
             bare = statistics.median(bare_step_times(config, batches, n_classes, multilabel))
-            rows.append(dict(loop=loop, wait=wait, ckpt=ckpt, bare=bare, overhead=(loop + ckpt / per_ckpt) / bare - 1))
+            monitored = statistics.median(bare_step_times(config, batches, n_classes, multilabel, monitor=True))
+            rows.append(dict(loop=loop, wait=wait, ckpt=ckpt, bare=bare, overhead=(loop + ckpt / per_ckpt) / bare - 1, monitor=monitored / bare - 1))
             print(f"repeat {r+1}: bare {1000*bare:.1f} ms, loop {1000*loop:.1f} ms (data wait {100*wait:.1f}%), "
-                  f"checkpoint {1000*ckpt:.1f} ms -> overhead {100*rows[-1]['overhead']:+.1f}%", flush=True)
+                  f"checkpoint {1000*ckpt:.1f} ms -> overhead {100*rows[-1]['overhead']:+.1f}%; monitor {100*rows[-1]['monitor']:+.1f}%", flush=True)
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     print(f"config {a.config}: variant {config.variant}, amp {config.amp}, batch {config.batch_size}, workers {config.workers}, "
           f"{torch.get_num_threads()} threads, {a.steps} steps x {a.repeats} repeats (medians over repeats)")
@@ -85,6 +91,8 @@ def main():
     per_repeat = ', '.join(f"{100*r['overhead']:+.1f}%" for r in rows)
     print(f"loop / bare ratio: {(med['loop'] + med['ckpt']/per_ckpt) / med['bare']:.3f}; "
           f"loop overhead vs bare step: {100*med['overhead']:+.1f}% (per repeat: {per_repeat}; target <= 5%)")
+    per_repeat = ', '.join(f"{100*r['monitor']:+.1f}%" for r in rows)
+    print(f"dead-unit monitor (hooks on relu5/6/7) vs bare step: {100*med['monitor']:+.1f}% (per repeat: {per_repeat})")
 
 
 if __name__ == '__main__': main()
