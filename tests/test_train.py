@@ -127,7 +127,7 @@ def test_multilabel_run_bce_map_and_tensorboard(tmp_path, monkeypatch):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     store = ToyMultiLabelStore()
     monkeypatch.setattr(T, 'ensure_prepared', lambda config: store)
-    monkeypatch.setattr(T, 'ensure_stats', lambda s, split='train': stats_from_sums(moment_sums(s.split(split).images), 'toy'))
+    monkeypatch.setattr(T, 'ensure_stats', lambda s, split='train', workers=0: stats_from_sums(moment_sums(s.split(split).images), 'toy'))
     losses, real = [], T.make_loss
     monkeypatch.setattr(T, 'make_loss', lambda multilabel: losses.append(multilabel) or real(multilabel))
     lines = []
