@@ -66,7 +66,7 @@ def center_crop(x:torch.Tensor, # (...,H,W) images
 
 # %% ../nbs/03_augmentation.ipynb #3d55d683
 def ten_crop_offsets(image_size:int=256, size:int=224) -> list[tuple[int, int]]:
-    "The five (y, x) offsets of the 2012 code's test views: four corners and the centre (PAPER.md C.4)."
+    "The five (y, x) offsets of the 2012 code's test views: four corners and the centre (PAPER_NOTES.md C.4)."
     b2 = max_offset(image_size, size); b = b2 // 2
     return [(0, 0), (0, b2), (b, b), (b2, 0), (b2, b2)]
 

@@ -21,7 +21,7 @@ from typing import Any, get_args, get_origin
 
 # %% auto #0
 __all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'native_input_size', 'Config', 'read_yaml',
-           'task_names', 'task_defaults', 'load_config', 'non_default', 'save_config', 'checkpoint_config',
+           'task_names', 'task_defaults', 'load_config', 'given', 'parameters_cell', 'save_config', 'checkpoint_config',
            'limit_indices', 'set_seed', 'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device',
            'reuse_freed_memory', 'git_sha', 'provenance', 'file_checksum', 'atomic_write_text', 'CheckpointError',
            'save_checkpoint', 'load_checkpoint', 'in_notebook_test', 'save_figure']
@@ -95,7 +95,7 @@ class Config:
     "Every knob of a run. Field names = notebook parameters = YAML keys = CLI flags."
     # --- run ---
     name: str = 'demo'  # run name: outputs go to runs/<name>/
-    task: str = ''  # a preset from configs/tasks/<task>.yaml (dataset, sizes, variant, recipe); '' = none
+    task: str = ''  # a preset from configs/tasks/<task>.yaml (dataset, sizes, variant, recipe); '': none
     fast_dev_run: bool = False  # smoke run: 2 train and 2 val batches through the whole pipeline, nothing kept
     out_dir: str = 'runs'  # parent folder of run folders (relative to the project root)
     seed: int = 0  # seeds model init, data order and augmentation
@@ -105,23 +105,23 @@ class Config:
     prepared: str = 'data/prepared/demo'  # prepared 256x256 store written by 01_preprocessing
     val_split: str = 'val'  # split used for validation/evaluation
     workers: int = 2  # DataLoader / preprocessing worker processes
-    limit_train: int = 0  # use only N evenly spaced training images (0 = all); for smoke runs
-    limit_val: int = 0  # use only N evenly spaced validation images (0 = all)
+    limit_train: int = 0  # use only N evenly spaced training images (0: all); for smoke runs
+    limit_val: int = 0  # use only N evenly spaced validation images (0: all)
     image_size: int = 256  # side of the prepared images: shorter side resized to it, then centre-cropped (paper: 256)
     download: bool = False  # let torchvision download the source into data_root when it is absent
     # --- augmentation ---
     crop: int = 224  # training crop size (random crop of the 256x256 image)
-    flip: bool = True  # random horizontal flip, p=0.5 per image per epoch
-    color_noise: str = 'cuda-convnet'  # PCA colour noise form (PAPER.md C.3); 'none' disables it
+    flip: bool = True  # random horizontal flip with probability 0.5, per image per epoch
+    color_noise: str = 'cuda-convnet'  # PCA colour noise form (PAPER_NOTES.md C.3); 'none' disables it
     color_noise_std: float = 0.1  # std of the alphas of the PCA colour noise
     normalize: str = 'mean-image'  # subtract the mean image (paper) or per-channel mean/std
     # --- model ---
     variant: str = 'paper'  # paper | cuda-convnet | torchvision | small
     input_convention: str = 'pad-ceil'  # how conv1 gets 55x55 maps: pad-ceil (2012 code) | pad2 | 227
-    num_classes: int = 0  # 0 = number of classes in the prepared store
+    num_classes: int = 0  # 0: the number of classes in the prepared store
     dropout: float = 0.5  # dropout probability on fc6/fc7 outputs
     dropout_form: str = 'paper'  # paper: zero with probability p while training, x(1-p) at test [P 4.2] | inverted: survivors x1/(1-p) while training (nn.Dropout)
-    upsample_to: int = 0  # resize inputs to the net's native size first (the paper net on 32x32 data); 0 = no
+    upsample_to: int = 0  # resize inputs to the net's native size first (the paper net on 32x32 data); 0: no
     # --- optimisation ---
     epochs: int = 90  # passes over the training set
     batch_size: int = 128  # global batch size (split across ranks)
@@ -129,7 +129,7 @@ class Config:
     lr: float = 0.01  # initial learning rate for weights
     momentum: float = 0.9  # momentum
     weight_decay: float = 5e-4  # weight decay on weights
-    bias_lr_mult: float = 2.0  # bias learning rate = lr * this (2012 code: 2)
+    bias_lr_mult: float = 2.0  # bias learning rate: lr times this (2012 code: 2)
     bias_decay: float = 0.0  # weight decay on biases (2012 code: 0)
     schedule: str = 'plateau'  # plateau (divide by 10 when val error stalls) | step | run145 | constant
     lr_drops: int = 3  # at most this many divisions by 10
@@ -140,10 +140,10 @@ class Config:
     amp: str = 'none'  # mixed precision: none | bf16 | fp16
     channels_last: bool = False  # use channels_last memory format
     compile: bool = False  # torch.compile the model
-    decode: str = 'auto'  # JPEG stores: decode in the loader's CPU workers (cpu) or on the GPU with nvJPEG (cuda); auto = cuda when training on a GPU
+    decode: str = 'auto'  # JPEG stores: decode in the loader's CPU workers (cpu) or on the GPU with nvJPEG (cuda); auto: cuda when training on a GPU
     deterministic: bool = False  # deterministic GPU kernels (cuDNN, cuBLAS, Inductor): a resumed run repeats an uninterrupted one bit for bit
     log_every: int = 20  # print a progress line every N steps
-    ckpt_every: int = 0  # also checkpoint every N steps (0 = once per epoch)
+    ckpt_every: int = 0  # also checkpoint every N steps (0: once per epoch)
     eval_ten_crop: bool = True  # also report ten-crop errors at the end
     tensorboard: bool = False  # also write TensorBoard scalars and weight/gradient histograms to runs/<name>/tb
 
@@ -219,11 +219,20 @@ def load_config(path:str|os.PathLike|None=None, # YAML file (relative to the pro
     return Config.from_dict({**task_defaults(d.get('task', '')), **d})
 
 # %% ../nbs/00_core.ipynb #04139ecd
-def non_default(params:dict, # parameter values, e.g. a notebook's parameters
-               ) -> dict:
-    "The entries of `params` that differ from `Config`'s defaults (what a notebook run overrides)."
-    defaults = Config().to_dict()
-    return {k: v for k, v in params.items() if k not in defaults or v != defaults[k]}
+def given(params:dict, # parameter values, e.g. a notebook's parameters (None = not given)
+         ) -> dict:
+    "The entries of `params` that were given: every value but None (what a notebook run overrides)."
+    return {k: v for k, v in params.items() if v is not None}
+
+def parameters_cell(extra:str='', # lines appended after `Config`'s fields (parameters that are not `Config` fields)
+                   ) -> str:
+    "The source of a papermill `parameters` cell generated from `Config`: every field defaults to None (not given), its comment is the field's own, with its default."
+    from fastcore.docments import docments
+    doc = docments(Config, full=True)
+    bad = [n for n, d in doc.items() if '=' in (d['docment'] or '')]  # papermill cannot parse a line with `=` in its comment
+    if bad: raise ValueError(f"Config's comments of {', '.join(bad)} contain '=', which papermill's parameter parser cannot read")
+    lines = [f"{f.name}: {_type_name(f)} = None  # {doc[f.name]['docment']} [default: {f.default!r}]" for f in fields(Config)]
+    return '\n'.join(lines) + (f'\n{extra}' if extra else '')
 
 # %% ../nbs/00_core.ipynb #fdef4b70
 def save_config(config:Config, path:str|os.PathLike):

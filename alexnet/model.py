@@ -16,7 +16,6 @@ __all__ = ['FUSED_LRN_FAILED', 'LRN_IMPLS', 'CONNECTIVITY', 'BIAS_ONE', 'local_r
            'NonInvertedDropout', 'CeilPad', 'MaxPool', 'init_paper_', 'Towers', 'AlexNet', 'build_model', 'layer_table']
 
 # %% ../nbs/04_model.ipynb #65b3054f
-import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -353,7 +352,7 @@ def _is_dropout(m:nn.Module) -> bool: return isinstance(m.a if isinstance(m, Tow
 
 # %% ../nbs/04_model.ipynb #65f5b7a0
 class AlexNet(nn.Module):
-    "Krizhevsky et al. (2012) and its variants; returns raw logits (never softmax: PAPER.md E.2)."
+    "Krizhevsky et al. (2012) and its variants; returns raw logits (never softmax: PAPER_NOTES.md E.2)."
     def __init__(self, variant:str='paper', # paper | cuda-convnet | torchvision | small
                  num_classes:int=1000, # fc8 outputs
                  input_convention:str|None=None, # how conv1 gets 55x55 maps: pad-ceil (2012 code) | pad2 | 227; None: pad2 for torchvision (its own), else pad-ceil
@@ -442,6 +441,7 @@ def layer_table(model:AlexNet, # a single-device AlexNet
                 size:int|None=None, # input side; default model.input_size
                ) -> pd.DataFrame:
     "One row per layer: output shape (C×H×W), parameters and multiply-adds for one `size`×`size` image."
+    import pandas as pd  # here, not at the top: `import alexnet.train` loads no table library
     rows, hooks = [], []
     named = lambda seq, part: [(f'{part}.{n}' if n.isdigit() else n, m) for n, m in seq.named_children()]  # torchvision's are numbered
     layers = [('prep', model.prep), *named(model.features, 'features'), ('avgpool', model.avgpool), *named(model.classifier, 'classifier')]

@@ -9,6 +9,7 @@ import argparse
 import atexit
 import fcntl
 import hashlib
+import inspect
 import io
 import json
 import math
@@ -43,6 +44,7 @@ __all__ = ['DEMO_CLASSES', 'DEMO_DEVKIT_IDS', 'DEMO_TROUBLE', 'CHUNK_MAX', 'DRAF
 
 # %% ../nbs/01_preprocessing.ipynb #fc1626a6
 import numpy as np
+from fastcore.docments import docments
 import scipy.io
 import torch
 import torchvision.datasets as tvd
@@ -1158,18 +1160,21 @@ def ensure_prepared(config:Config) -> Store:
 def main(argv:list[str]|None=None):
     "CLI: prepare a store from a raw dataset."
     ap = argparse.ArgumentParser(prog='python -m alexnet.preprocessing', description='Prepare a store of 256x256 centre crops from a raw dataset (resumable).')
-    ap.add_argument('--source', required=True, choices=tuple(SOURCES), help='raw dataset format')
-    ap.add_argument('--root', required=True, help='raw dataset folder')
-    ap.add_argument('--out', required=True, help='prepared store folder')
-    ap.add_argument('--workers', type=int, default=os.cpu_count(), help='decoding processes')
-    ap.add_argument('--size', type=int, default=256, help='shorter side and crop size')
-    ap.add_argument('--format', default='auto', choices=FORMATS, help='store encoding')
-    ap.add_argument('--shard-size', type=int, default=SHARD_SIZE, help='images per shard file')
-    ap.add_argument('--download', action='store_true', help='download the source with torchvision first (needs internet)')
+    doc, sig = docments(prepare, full=True), inspect.signature(prepare)  # help and defaults are `prepare`'s own
+    hint = lambda n: f"{doc[n]['docment']} (default {sig.parameters[n].default!r})"
+    ap.add_argument('--source', required=True, choices=tuple(SOURCES), help=doc['source']['docment'])
+    ap.add_argument('--root', required=True, help=doc['root']['docment'])
+    ap.add_argument('--out', required=True, help=doc['out']['docment'])
+    ap.add_argument('--workers', type=int, default=sig.parameters['workers'].default, help=hint('workers'))
+    ap.add_argument('--size', type=int, default=sig.parameters['size'].default, help=hint('size'))
+    ap.add_argument('--format', default=sig.parameters['format'].default, choices=FORMATS, help=hint('format'))
+    ap.add_argument('--quality', type=int, default=sig.parameters['quality'].default, help=hint('quality'))
+    ap.add_argument('--shard-size', type=int, default=sig.parameters['shard_size'].default, help=hint('shard_size'))
+    ap.add_argument('--download', action='store_true', help=doc['download']['docment'])
     a = ap.parse_args(argv)
     try:
         if a.source == 'demo' and not (Path(a.root)/'DEMO.json').exists(): make_demo_dataset(a.root)
-        out = prepare(a.source, a.root, a.out, workers=a.workers, size=a.size, format=a.format,
+        out = prepare(a.source, a.root, a.out, workers=a.workers, size=a.size, format=a.format, quality=a.quality,
                       shard_size=a.shard_size, download=a.download)
     except ConfigError as e: sys.exit(f"error: {e}")
     print(open_store(out))

@@ -133,7 +133,7 @@ class Stats:
     sums: MomentSums|None = None  # the exact integer sums behind them
 
     def mean_crop(self, size:int=224) -> torch.Tensor:
-        "The central `size` crop of the mean image: the 2012 code subtracts it from every crop (PAPER.md C.1)."
+        "The central `size` crop of the mean image: the 2012 code subtracts it from every crop (PAPER_NOTES.md C.1)."
         H, W = self.mean_image.shape[1:]
         oy, ox = (H - size) // 2, (W - size) // 2
         return self.mean_image[:, oy:oy + size, ox:ox + size]

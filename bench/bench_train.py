@@ -22,7 +22,7 @@ import torch
 
 from alexnet.core import DistEnv, load_config, set_seed
 from alexnet.augmentation import make_train_loader
-from alexnet.evaluate import autocast_context
+from alexnet.metrics import autocast_context
 from alexnet.model import build_model
 from alexnet.preprocessing import ensure_prepared
 from alexnet.statistics import ensure_stats

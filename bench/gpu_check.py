@@ -34,7 +34,7 @@ import yaml
 
 from alexnet.augmentation import make_eval_loader, make_train_loader
 from alexnet.core import Config, DistEnv, load_checkpoint, provenance, reuse_freed_memory, save_checkpoint
-from alexnet.evaluate import autocast_context
+from alexnet.metrics import autocast_context
 from alexnet.model import AlexNet, layer_table, local_response_norm
 from alexnet.preprocessing import ensure_prepared, make_demo_dataset, open_store, prepare
 from alexnet.statistics import ensure_stats

@@ -2,7 +2,7 @@
 task's real on-disk format, the notebook route once (papermill), and the where-to-put-it message for absent data.
 A fast_dev_run must leave nothing behind that a real run would read: runs/<task> and the task's prepared store
 are compared before and after."""
-import subprocess, sys, time
+import re, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -62,13 +62,21 @@ def test_fast_dev_run_of_every_task_through_the_cli(smoke_runs, task):
 
 
 def test_fast_dev_run_through_papermill(tmp_path):
+    """The cluster route: papermill runs the job notebook's cells and nothing else (no test cell, no run but the one asked
+    for), and a parameter given with -p wins over the task preset even at `Config`'s default value (epochs 90 vs the preset's 30)."""
+    import json
     root = write_fixture('cifar10', tmp_path/'cifar10')
     before = watched('cifar10')
     p = subprocess.run([str(BIN/'papermill'), 'nbs/05_train.ipynb', str(tmp_path/'out.ipynb'), '--cwd', 'nbs', '-p', 'task', 'cifar10',
-                        '-p', 'data_root', str(root), '-p', 'fast_dev_run', 'True'], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                        '-p', 'epochs', '90', '-p', 'data_root', str(root), '-p', 'fast_dev_run', 'True'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
-    assert 'fast_dev_run ok: task cifar10' in (tmp_path/'out.ipynb').read_text()
+    text = (tmp_path/'out.ipynb').read_text()
+    assert 'fast_dev_run ok: task cifar10' in text and 'run cifar10 (task cifar10): 90 epochs' in text
     assert watched('cifar10') == before
+    ran = [''.join(c['source']) for c in json.loads(text)['cells'] if c['cell_type'] == 'code' and c.get('execution_count')]
+    assert not [s for s in ran if re.search(r'\btest_(eq|fail|close)\(|^\s*assert ', s, re.M)], 'a test cell ran in the job'
+    assert [s for s in ran if re.search(r'\bfit(_distributed)?\(', s)] == [s for s in ran if 'result = fit' in s] and len(ran) <= 10, ran
 
 
 @pytest.mark.parametrize('task, where', [('cifar10', 'cifar-10-batches-py/'), ('voc2012', 'VOCdevkit/VOC2012/'),

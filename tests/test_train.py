@@ -60,16 +60,25 @@ def test_missing_data_directory(tmp_path):
 
 
 def test_help_notebook_lists_every_parameter():
+    "`papermill --help-notebook` lists exactly `Config`'s fields (and `gpus`), each with `Config`'s own comment and default."
     from alexnet.core import Config
+    from fastcore.docments import docments
     import dataclasses
     r = subprocess.run([sys.executable, '-m', 'papermill', '--help-notebook', str(NB)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     entries = dict(re.findall(r'^  (\w+): (.*?)(?=^  \w+: |\Z)', r.stdout, flags=re.M | re.S))  # help wraps long comments
+    doc = docments(Config, full=True)
+    assert list(entries) == [f.name for f in dataclasses.fields(Config)] + ['gpus'], list(entries)
     for f in dataclasses.fields(Config):
         t = f.type if isinstance(f.type, str) else f.type.__name__
-        text = ' '.join(entries.get(f.name, '').split())
-        assert text.startswith(f'{t} (default '), (f.name, text)
-        assert text.split(')', 1)[1].strip(), f'{f.name} has no comment'
+        text = ' '.join(entries[f.name].split())
+        assert text == ' '.join(f"{t} (default None) {doc[f.name]['docment']} [default: {f.default!r}]".split()), (f.name, text)
+
+
+def test_parameters_cell_is_generated_from_config():
+    "The notebook's parameters cell is `job_parameters_cell()`; `scripts/sync_parameters.py` rewrites it when `Config` changes."
+    r = subprocess.run([sys.executable, 'scripts/sync_parameters.py', '--check'], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_cli_rejects_unknown_flag_and_value(capsys):
@@ -148,7 +157,7 @@ def test_multilabel_run_bce_map_and_tensorboard(tmp_path, monkeypatch):
 
 
 def test_nan_guard_keeps_last_good_checkpoint_and_chance_warning(tmp_path, monkeypatch):
-    "Loss at ln(C) after the first epoch warns (PAPER.md E.1); a NaN loss at step 3 stops the run, last.pt stays at step 2."
+    "Loss at ln(C) after the first epoch warns (PAPER_NOTES.md E.1); a NaN loss at step 3 stops the run, last.pt stays at step 2."
     import alexnet.train as T
     from alexnet.core import Config
     real = T.make_loss
@@ -162,7 +171,7 @@ def test_nan_guard_keeps_last_good_checkpoint_and_chance_warning(tmp_path, monke
     lines = []
     cfg = Config(out_dir=str(tmp_path), name='nan', optimizer='sgd', lr=1e-9, **TINY | dict(epochs=2))
     with pytest.raises(FloatingPointError, match='loss is nan at step 3'): T.fit(cfg, log=lines.append)
-    assert any('PAPER.md E.1' in l and 'ln(10)' in l for l in lines), lines
+    assert any('PAPER_NOTES.md E.1' in l and 'ln(10)' in l for l in lines), lines
     ck = torch.load(tmp_path/'nan'/'last.pt', weights_only=True)
     assert ck['step'] == 2 and all(torch.isfinite(v).all() for v in ck['model'].values())
 
