@@ -7,7 +7,9 @@ Scores the same in-memory images (uint8 256x256, as a prepared store holds them)
 model included; prints median seconds and images/s of each and their ratio. Timings on a shared CPU
 are noisy: compare the ratio, which is measured in the same run.
 """
-import argparse, statistics, time
+import argparse
+import statistics
+import time
 
 import numpy as np
 import torch

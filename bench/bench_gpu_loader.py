@@ -21,7 +21,14 @@ decoding (1 to 15 loader workers) and with GPU decoding (nvJPEG), against the tr
            Goal (issue 19): data wait <= 5% with GPU decoding, at the step's rate.
 Rows go to OUT/gpu-loader-<tag>.csv as they are measured; a summary table is printed last.
 """
-import argparse, itertools, json, os, statistics, sys, tempfile, time
+import argparse
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +52,7 @@ def loader_rate(loader, device, seconds:float) -> tuple[float, int]:
     it = loader.iter_epoch(0)
     next(it); sync(device)
     n, t0 = 0, time.perf_counter()
-    for x, y in it:
+    for _x, y in it:
         n += len(y)
         if time.perf_counter() - t0 > seconds: break
     sync(device)

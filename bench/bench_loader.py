@@ -18,7 +18,10 @@ with config.workers; wait = time blocked on the next batch, step = wait + forwar
 is dropped. Goal: wait <= 2% of step time. The machine may be shared with other jobs: compare only numbers printed
 by one run.
 """
-import argparse, statistics, tempfile, time
+import argparse
+import statistics
+import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -52,7 +55,7 @@ def baseline(root, workers, stats, batch_size):
 def epoch_rate(batches) -> float:
     "Images/s over one whole epoch of an iterator of (x, y)."
     t, n = time.perf_counter(), 0
-    for x, y in batches: n += len(y)
+    for _x, y in batches: n += len(y)
     return n / (time.perf_counter() - t)
 
 
@@ -106,7 +109,7 @@ def main():
         for w in args.workers:
             base = baseline(d, w, stats, bs)
             ours = {k: make_train_loader(Config(batch_size=bs, workers=w, limit_train=n), sp, stats) for k, sp in splits.items()}
-            r = loader_rates({'base': lambda e: base, **{k: (lambda L: lambda e: L.iter_epoch(e))(L) for k, L in ours.items()}}, args.repeats)
+            r = loader_rates({'base': lambda e: base, **{k: (lambda L: lambda e: L.iter_epoch(e))(L) for k, L in ours.items()}}, args.repeats)  # noqa: F821 (ruff misreads the `del base` below)
             print(f"| {w} | {r['base']:.0f} | {r['raw store']:.0f} | {r['raw store'] / r['base']:.2f}x | "
                   f"{r['jpeg store']:.0f} | {r['jpeg store'] / r['base']:.2f}x |", flush=True)
             del base, ours

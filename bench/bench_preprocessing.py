@@ -13,7 +13,14 @@ The naive baseline is `Image.open(f).convert('RGB')` + whole-image bicubic resiz
 Also reported: PIL JPEG draft (DCT-domain) scaling down to the target size, which we measured and rejected, and the mean absolute
 difference (grey levels) of each fast path from the naive one, on these photos and on the JPEGs in --photos.
 """
-import argparse, io, os, resource, statistics, tempfile, time, warnings
+import argparse
+import io
+import os
+import resource
+import statistics
+import tempfile
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np

@@ -18,7 +18,10 @@ What each timing includes (all in this one process, one torch and one BLAS threa
 Goals (issue 4): compute_stats >= 10x IncrementalPCA, and compute_stats <= 1.5x the read/decode time.
 The machine may be shared: compare only the ratios printed by one run.
 """
-import argparse, statistics, tempfile, time
+import argparse
+import statistics
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np

@@ -6,8 +6,9 @@
 Each repeat measures, back to back on this machine:
 loop step  = per-step wall time inside `fit` (data wait + forward/backward/update + metrics + logging, from the
              metrics.jsonl windows, the first window dropped as warm-up), median over the windows;
-bare step  = forward/backward/update of the same model and optimizer on the very batches that `fit` trained on
-             (epoch 0's batches from the same loader, already in memory), median over the steps after 2 warm-up steps;
+bare step  = the library's own step (`alexnet.train.train_step`: dropout seed, forward/backward/update) of the same
+             model and optimizer on the very batches that `fit` trained on (epoch 0's batches from the same loader,
+             already in memory), median over the steps after 2 warm-up steps;
 checkpoint = one `last.pt` write of the run's real state, amortised over the steps between checkpoints
              (an epoch of the full config, or `ckpt_every`).
 overhead   = (loop step + checkpoint / steps between checkpoints) / bare step - 1, per repeat; the medians over the
@@ -15,23 +16,26 @@ overhead   = (loop step + checkpoint / steps between checkpoints) / bare step - 
 monitor    = the bare step again with the dead-unit monitor's hooks on (`alexnet.train.ActiveUnits`, which `fit`
              always runs), in the same repeat: its cost is monitor / bare - 1 (issue 16: cheap enough to leave on).
 """
-import argparse, json, shutil, statistics, tempfile, time
+import argparse
+import json
+import shutil
+import statistics
+import tempfile
+import time
 from pathlib import Path
 
 import torch
 
-from alexnet.core import DistEnv, load_config, set_seed
+from alexnet.core import DistEnv, load_config
 from alexnet.augmentation import make_train_loader
-from alexnet.metrics import autocast_context
-from alexnet.model import build_model
 from alexnet.preprocessing import ensure_prepared
 from alexnet.statistics import ensure_stats
-from alexnet.train import ActiveUnits, fit, make_loss, make_optimizer, write_last
+from alexnet.train import ActiveUnits, RunState, fit, make_loss, train_step, write_last
 
 
-def loop_step_time(config) -> tuple[float, float, float, Path]:
-    "Run `fit` on `config`; return (median per-step seconds, median data-wait fraction, checkpoint seconds, run_dir)."
-    r = fit(config, log=lambda *_: None)
+def loop_step_time(config, store, stats) -> tuple[float, float, float, Path]:
+    "Run `fit` on `config` (with the prepared `store` and its `stats`); return (median per-step seconds, median data-wait fraction, checkpoint seconds, run_dir)."
+    r = fit(config, log=lambda *_: None, store=store, stats=stats)
     windows = [x for x in map(json.loads, Path(r['metrics']).read_text().splitlines()) if x['kind'] == 'train'][1:]
     loop = statistics.median(config.batch_size / w['img_s'] for w in windows)
     wait = statistics.median(w['data_wait'] for w in windows)
@@ -40,17 +44,16 @@ def loop_step_time(config) -> tuple[float, float, float, Path]:
     return loop, wait, ckpt, Path(r['run_dir'])
 
 
-def bare_step_times(config, batches:list, num_classes:int, multilabel:bool, monitor:bool=False) -> list[float]:
-    "Seconds per forward/backward/update on `batches` (in memory), after 2 warm-up steps on the first ones (with the dead-unit monitor's hooks if `monitor`)."
-    set_seed(config.seed); model = build_model(config, num_classes); opt = make_optimizer(model, config)
-    if config.channels_last: model = model.to(memory_format=torch.channels_last)
-    active = ActiveUnits(model, 'cpu') if monitor else None
-    criterion, device, times = make_loss(multilabel), torch.device('cpu'), []
+def bare_step_times(config, batches:list, classes:list, num_classes:int, multilabel:bool, monitor:bool=False) -> list[float]:
+    """Seconds per `alexnet.train.train_step` (the step `fit` runs) on `batches` (in memory), after 2 warm-up steps on
+    the first ones (with the dead-unit monitor's hooks if `monitor`)."""
+    device = torch.device('cpu'); state = RunState.create(config, classes, num_classes, device)
+    model = state.net.to(memory_format=torch.channels_last) if config.channels_last else state.net
+    active = ActiveUnits(model, device) if monitor else None
+    criterion, times = make_loss(multilabel), []
     for i, (x, y) in enumerate(batches[:2] + batches):
         t = time.perf_counter()
-        if config.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-        with autocast_context(device, config.amp): loss = criterion(model(x).float(), y)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); loss.item()
+        loss, _, _ = train_step(model, criterion, state, x, y, device); loss.item()
         if active: active.step()
         if i >= 2: times.append(time.perf_counter() - t)
     if active: active.reduce(); active.remove()
@@ -75,10 +78,10 @@ def main():
         loader = make_train_loader(config, split, stats, DistEnv())
         batches = [loader.batch(0, b) for b in range(len(loader))]  # exactly what fit trains on in epoch 0
         for r in range(a.repeats):
-            loop, wait, ckpt, run_dir = loop_step_time(config)
+            loop, wait, ckpt, run_dir = loop_step_time(config, store, stats)
             shutil.rmtree(run_dir)  # the next repeat starts afresh, not resumed
-            bare = statistics.median(bare_step_times(config, batches, n_classes, multilabel))
-            monitored = statistics.median(bare_step_times(config, batches, n_classes, multilabel, monitor=True))
+            bare = statistics.median(bare_step_times(config, batches, list(store.classes), n_classes, multilabel))
+            monitored = statistics.median(bare_step_times(config, batches, list(store.classes), n_classes, multilabel, monitor=True))
             rows.append(dict(loop=loop, wait=wait, ckpt=ckpt, bare=bare, overhead=(loop + ckpt / per_ckpt) / bare - 1, monitor=monitored / bare - 1))
             print(f"repeat {r+1}: bare {1000*bare:.1f} ms, loop {1000*loop:.1f} ms (data wait {100*wait:.1f}%), "
                   f"checkpoint {1000*ckpt:.1f} ms -> overhead {100*rows[-1]['overhead']:+.1f}%; monitor {100*rows[-1]['monitor']:+.1f}%", flush=True)

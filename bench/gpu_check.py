@@ -21,7 +21,18 @@ Every row goes to OUT/gpu-<tag>.csv as soon as it is measured (kind, name, value
 summary is printed last. The tag is the GPU's short name (h200) or cpu-quick. ALEXNET_GIT_SHA names the commit when the
 copy being run has no .git (as on the GPU machine).
 """
-import argparse, json, math, os, platform, signal, statistics, subprocess, sys, tempfile, time, traceback
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +44,7 @@ import torch.nn.functional as F
 import yaml
 
 from alexnet.augmentation import make_eval_loader, make_train_loader
-from alexnet.core import Config, DistEnv, load_checkpoint, provenance, reuse_freed_memory, save_checkpoint
+from alexnet.core import Config, load_checkpoint, provenance, reuse_freed_memory, save_checkpoint
 from alexnet.metrics import autocast_context
 from alexnet.model import AlexNet, layer_table, local_response_norm
 from alexnet.preprocessing import ensure_prepared, make_demo_dataset, open_store, prepare
@@ -238,7 +249,7 @@ def check_loaders(report:Report, device, quick:bool, config:Config, store, stats
     ev_gpu = make_eval_loader(cfg, jstore.split('val'), stats, ten_crop=True, device=device)
     d = torch.cat([(ev_gpu.finish(ev_gpu.encoded_batch(b))[0] - ev_cpu.finish(ev_cpu.raw_batch(b))[0]).abs().flatten().cpu()
                    for b in range(min(2, len(ev_cpu)))])
-    report.check(f'eval loader, ten crops: GPU JPEG path vs CPU path, mean abs pixel diff', d.mean().item(), 1.0, unit='0-255 units',
+    report.check('eval loader, ten crops: GPU JPEG path vs CPU path, mean abs pixel diff', d.mean().item(), 1.0, unit='0-255 units',
                  max_abs=d.max().item())
 
 
@@ -340,11 +351,13 @@ def check_resume(report:Report, device, quick:bool, config:Config, tmp:Path, com
     differ = [k for k in a if not torch.equal(a[k], b[k])]
     worst = max([((a[k].double() - b[k].double()).abs().max() / a[k].double().abs().max().clamp_min(1e-30)).item() for k in differ] or [0.])
     report.add('check', f"resume after SIGKILL at '{kill_at}': tensors that differ from the uninterrupted run", float(len(differ)), 'tensors',
-               0, not differ, of=len(a), max_rel_diff=worst, resumed=resumed[0].strip(), settings=f"bf16, {'channels_last, ' if not quick else ''}{'compile, ' if run_cfg['compile'] else ''}deterministic")
+               0, not differ, of=len(a), max_rel_diff=worst, resumed=resumed[0].strip(),
+               settings=f"bf16, {'channels_last, ' if not quick else ''}{'compile, ' if run_cfg['compile'] else ''}deterministic")
     rates = [json.loads(l) for l in (tmp/'runs'/'ref'/'metrics.jsonl').read_text().splitlines()]
     train = [r for r in rates if r['kind'] == 'train'][2:]  # the first windows include the compile
     if train:
-        report.add('fit', f"fit on the demo data (bf16{', channels_last' if not quick else ''}{', compile' if run_cfg['compile'] else ''}, batch {batch}): img/s, median over log windows", statistics.median(r['img_s'] for r in train),
+        fit_modes = f"bf16{', channels_last' if not quick else ''}{', compile' if run_cfg['compile'] else ''}"
+        report.add('fit', f"fit on the demo data ({fit_modes}, batch {batch}): img/s, median over log windows", statistics.median(r['img_s'] for r in train),
                    'img/s', data_wait=statistics.median(r['data_wait'] for r in train), run_seconds=t_ref)
 
 
@@ -412,7 +425,7 @@ def main():
         section('steps', bench_steps, report, device, a.quick, peaks, deadline, modes, batches, nets)
     rows = pd.DataFrame(report.rows)
     checks = rows[rows.kind == 'check']
-    print(f"\nsummary ({tag}): {int((checks.passed == True).sum())} of {len(checks)} checks passed; errors: {int((rows.kind == 'error').sum())}; "
+    print(f"\nsummary ({tag}): {int(checks.passed.eq(True).sum())} of {len(checks)} checks passed; errors: {int((rows.kind == 'error').sum())}; "
           f"wrote OUT/{report.path.name}")
     steps = rows[rows.kind == 'step']
     for _, r in steps.iterrows():
@@ -420,7 +433,7 @@ def main():
             d = json.loads(r.details)
             print(f"  {d['mode']:<28} b{d['batch']:<4} {d['net']:<16} {r.value:9.0f} img/s {d['tflops']:7.1f} TFLOP/s "
                   f"{d['pct_bf16_peak']:5.1f}% of bf16 peak  x{d['ratio_to_torchvision']:.2f} torchvision")
-    sys.exit(0 if (checks.passed == True).all() and not (rows.kind == 'error').any() else 1)
+    sys.exit(0 if checks.passed.eq(True).all() and not (rows.kind == 'error').any() else 1)
 
 
 if __name__ == '__main__':

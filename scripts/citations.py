@@ -25,7 +25,8 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
+from collections.abc import Iterator
 
 # Notes files (relative to the repository root), keyed by the name they are cited by.
 NOTES = {'PAPER_NOTES.md': 'references/PAPER_NOTES.md', 'DESIGN_NOTES.md': 'references/DESIGN_NOTES.md'}
@@ -225,7 +226,7 @@ def _sub_output(o: dict) -> int:
         return v
     for key in ('text', 'traceback'):
         if key in o: o[key] = fix(o[key])
-    for k in list((o.get('data') or {})):
+    for k in list(o.get('data') or {}):
         if k.startswith(_TEXT_MIME): o['data'][k] = fix(o['data'][k])
     return n
 

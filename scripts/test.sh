@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
-#   1. nbdev_export and nbdev_clean change nothing (library in sync with the notebooks, notebooks clean);
+#   1. nbdev_export and nbdev_clean change nothing (library in sync with the notebooks, notebooks clean); ruff check passes;
 #   2. every notebook's tests (nbdev_test, each notebook under a timeout, TEST_JOBS at a time);
 #   3. the end-to-end pytest suite in tests/ (pytest-xdist, TEST_JOBS processes, one test file per process).
 # Prints `N passed, M failed` and exits non-zero on any failure.
@@ -33,6 +33,9 @@ else
   diff <(echo "$before") <(echo "$after") | grep '^[<>] [ MADR?]' | head -20
   record "nbdev_export/nbdev_clean change nothing" 1
 fi
+
+# the linter, on the notebooks, tests, benches and scripts ([tool.ruff] in pyproject.toml; alexnet/ is generated from nbs/)
+timeout 300 $BIN/ruff check --output-format concise .; record "ruff check" $?
 
 # every notebook's tests, TEST_JOBS notebooks at a time (a notebook's start-up, imports and kernel builds are
 # mostly single-threaded); each notebook's output is printed whole, in notebook order

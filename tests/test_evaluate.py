@@ -1,18 +1,17 @@
-"End-to-end checks of alexnet.evaluate outside the notebook: the quoted-results file, the bench script, the CLI-free API."
+"End-to-end checks of alexnet.evaluate outside the notebook: the quoted-results file, the bench script, the API and the CLI."
 import json
 import re
-import subprocess, sys
+import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import average_precision_score, f1_score
 
 from alexnet.core import Config, save_checkpoint, task_defaults
-from alexnet.evaluate import (TABLE_COLUMNS, evaluate_checkpoint, macro_f1, mean_average_precision, predict, quoted_results,
-                              results_table, run_rows, topk_errors)
+from alexnet.evaluate import TABLE_COLUMNS, evaluate_checkpoint, quoted_results, results_table, run_rows
+from alexnet.metrics import macro_f1, mean_average_precision, predict, topk_errors
 from alexnet.model import build_model
 from alexnet.preprocessing import ensure_prepared, write_source_fixture
 
@@ -108,6 +107,7 @@ def test_task_checkpoints_evaluate(tmp_path, task, ten_crop):
     save_checkpoint(dict(model=net.state_dict(), config=cfg.to_dict(), classes=store.classes, epoch=2, batch=0), tmp_path/'run'/'last.pt')
     r = evaluate_checkpoint(tmp_path/'run'/'last.pt', ten_crop=ten_crop, out=tmp_path/'run'/'results.json')
     saved = json.loads((tmp_path/'run'/'results.json').read_text())
+    assert json.loads(json.dumps(r, default=float)) == saved  # the file holds what the call returned
     assert (saved['task'], saved['multilabel'], saved['variant']) == (task, cfg.dataset == 'voc2012', cfg.variant)
     assert set(saved['protocols']) == ({'center', 'ten_crop'} if ten_crop else {'center'})
     for p in saved['protocols'].values():
@@ -116,3 +116,12 @@ def test_task_checkpoints_evaluate(tmp_path, task, ten_crop):
         else: assert 0 <= p['top1'] <= 100 and 0 <= p['macro_f1'] <= 100 and 'mAP' not in p
     rows = run_rows(saved, 'results.json')
     assert rows.task.unique().tolist() == [task] and rows[['mAP'] if saved['multilabel'] else ['top1_err', 'macro_f1']].notna().all().all()
+
+
+def test_evaluate_cli_help_and_missing_checkpoint(tmp_path):
+    "`python -m alexnet.evaluate`: --help shows the parameters' meanings; a missing checkpoint is one line and exit status 1."
+    run = lambda *a: subprocess.run([sys.executable, '-m', 'alexnet.evaluate', *map(str, a)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    h = run('--help')
+    assert h.returncode == 0 and 'which split of the store to score' in h.stdout and '--crops' in h.stdout, h.stdout + h.stderr
+    r = run(tmp_path/'nosuch.pt')
+    assert r.returncode == 1 and r.stderr.strip() == f"error: checkpoint nosuch.pt not found in {tmp_path.name}/", r.stderr

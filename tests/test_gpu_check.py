@@ -1,5 +1,7 @@
 """bench/gpu_check.py runs end to end on the CPU (--quick: tiny sizes), so the GPU machine's script cannot rot between GPU runs."""
-import json, subprocess, sys
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd

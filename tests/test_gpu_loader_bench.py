@@ -1,5 +1,7 @@
 """bench/bench_gpu_loader.py runs end to end on the CPU (--quick: tiny sizes): the GPU machine's loader benchmark cannot rot."""
-import json, subprocess, sys
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd

@@ -1,5 +1,10 @@
 """Statistics and loaders under a real 2-process torch.distributed (gloo) group launched by torchrun."""
-import json, os, signal, subprocess, sys, textwrap
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 
 
 WORKER = textwrap.dedent('''

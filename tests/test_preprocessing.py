@@ -1,5 +1,10 @@
 """End-to-end checks of alexnet.preprocessing that need real processes: kill -9 and resume, the CLI, demo determinism."""
-import hashlib, os, signal, subprocess, sys, time
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np

@@ -39,6 +39,9 @@ def test_every_notebook_exports_its_module():
         src = (ROOT/'nbs'/f'{nb}.ipynb').read_text()
         assert f'#| default_exp {mod}' in src, f'nbs/{nb}.ipynb does not export alexnet/{mod}.py'
         assert (ROOT/'alexnet'/f'{mod}.py').exists(), f'alexnet/{mod}.py is missing: run nbdev_export'
+    for mod in expected.values():  # nbdev takes the module docstring from the chapter's `>` summary: one whole sentence, not its first line
+        doc = (ROOT/'alexnet'/f'{mod}.py').read_text().split('\n', 1)[0]
+        assert doc.startswith('"""') and doc.endswith(('."""', '.)"""')), f'alexnet/{mod}.py: the docstring is cut: {doc[-60:]}'
 
 
 def test_papermill_reads_every_parameters_cell():
@@ -49,3 +52,12 @@ def test_papermill_reads_every_parameters_cell():
         params = [''.join(c['source']) for c in cells if 'parameters' in c['metadata'].get('tags', [])]
         names = {m.group(1) for p in params for m in re.finditer(r'^(\w+)\s*(?::[^=]*)?=', p, re.M)}
         assert set(pm.inspect_notebook(str(nb))) == names, f'{nb.name}: papermill reads {sorted(pm.inspect_notebook(str(nb)))}, the cell sets {sorted(names)}'
+
+
+def test_pre_commit_hooks_use_installed_tools():
+    "Every pre-commit hook runs a tool that `make install` put in .venv (nothing is downloaded), and ruff's hook leaves out generated code."
+    import yaml
+    hooks = [h for r in yaml.safe_load((ROOT/'.pre-commit-config.yaml').read_text())['repos'] for h in r['hooks']]
+    assert {h['id'] for h in hooks} == {'nbdev-clean', 'nbdev-export', 'ruff'}
+    for h in hooks: assert (ROOT/h['entry'].split()[0]).exists(), f"{h['id']}: {h['entry']} is not installed (make install)"
+    assert next(h for h in hooks if h['id'] == 'ruff')['exclude'] == '^alexnet/'

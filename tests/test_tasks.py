@@ -2,7 +2,10 @@
 task's real on-disk format, the notebook route once (papermill), and the where-to-put-it message for absent data.
 A fast_dev_run must leave nothing behind that a real run would read: runs/<task> and the task's prepared store
 are compared before and after."""
-import re, subprocess, sys, time
+import re
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 

@@ -1,5 +1,10 @@
 "End-to-end tests of nbs/05_train.ipynb and `python -m alexnet.train` (papermill, CLI), on the demo data."
-import json, os, re, subprocess, sys, time
+import json
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -134,13 +139,12 @@ def test_multilabel_run_bce_map_and_tensorboard(tmp_path, monkeypatch):
     from alexnet.core import Config
     from alexnet.statistics import moment_sums, stats_from_sums
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    store = ToyMultiLabelStore()
-    monkeypatch.setattr(T, 'ensure_prepared', lambda config: store)
-    monkeypatch.setattr(T, 'ensure_stats', lambda s, split='train', workers=0: stats_from_sums(moment_sums(s.split(split).images), 'toy'))
-    losses, real = [], T.make_loss
+    store = ToyMultiLabelStore(); stats = stats_from_sums(moment_sums(store.split('train').images), 'toy')
+    losses, real = [], T.make_loss  # a spy: which loss the run asks for
     monkeypatch.setattr(T, 'make_loss', lambda multilabel: losses.append(multilabel) or real(multilabel))
     lines = []
-    out = T.fit(Config(out_dir=str(tmp_path), name='ml', tensorboard=True, optimizer='adam', lr=1e-4, **TINY), log=lines.append)
+    out = T.fit(Config(out_dir=str(tmp_path), name='ml', tensorboard=True, optimizer='adam', lr=1e-4, **TINY), log=lines.append,
+                store=store, stats=stats)  # the store and its statistics injected: nothing prepared on disk
     recs = [json.loads(l) for l in out['metrics'].read_text().splitlines()]
     val = [r for r in recs if r['kind'] == 'val']
     assert len(val) == 1 and 0 < val[0]['mAP'] <= 100 and 'top1' not in val[0], val
@@ -154,6 +158,24 @@ def test_multilabel_run_bce_map_and_tensorboard(tmp_path, monkeypatch):
     assert [e.step for e in ea.Scalars('train/loss')] == [1, 2]
     names = {n for n, _ in T.build_model(Config(), 4).named_parameters()}
     assert {f'{kind}/{n}' for n in names for kind in ('weights', 'grads')} <= set(ea.Tags()['histograms']), ea.Tags()['histograms']
+
+
+def test_early_stop_ends_the_run_and_stays_ended(tmp_path):
+    "early_stop=1 with a learning rate too small to change the val error: epoch 2 does not improve, the run stops before epoch 3 of 5; run again, it stays stopped."
+    import alexnet.train as T
+    from alexnet.core import Config
+    from alexnet.statistics import moment_sums, stats_from_sums
+    store = ToyMultiLabelStore(); stats = stats_from_sums(moment_sums(store.split('train').images), 'toy')
+    cfg = Config(out_dir=str(tmp_path), name='es', optimizer='sgd', lr=1e-12, early_stop=1, **TINY | dict(epochs=5, log_every=10))
+    lines = []; out = T.fit(cfg, log=lines.append, store=store, stats=stats)
+    val = [r for r in map(json.loads, out['metrics'].read_text().splitlines()) if r['kind'] == 'val']
+    assert [r['epoch'] for r in val] == [0, 1] and val[0]['mAP'] == val[1]['mAP'], val
+    assert any(l.startswith('early stop (early_stop=1)') and 'stopping after epoch 2 of 5' in l for l in lines), lines
+    ck = torch.load(out['last'], weights_only=True)
+    assert (ck['epoch'], ck['since_best']) == (2, 1)
+    again = []; T.fit(cfg, log=again.append, store=store, stats=stats)  # resumes, and stops at once
+    assert len([r for r in map(json.loads, out['metrics'].read_text().splitlines()) if r['kind'] == 'val']) == 2
+    assert any(l.startswith('early stop') for l in again) and any(l.startswith('final val') for l in again), again
 
 
 def test_nan_guard_keeps_last_good_checkpoint_and_chance_warning(tmp_path, monkeypatch):

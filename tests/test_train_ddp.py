@@ -1,5 +1,9 @@
 "DDP through torchrun (gloo, 2 CPU processes) follows the single-process run with the same global batch."
-import json, os, re, subprocess, sys
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

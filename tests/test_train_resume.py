@@ -1,5 +1,9 @@
 "Never lose work: SIGKILL mid-epoch or SIGUSR1 (SLURM's warning), rerun the same command, get bit-identical weights."
-import os, shutil, signal, subprocess, sys
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
