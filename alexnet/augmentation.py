@@ -312,13 +312,6 @@ def _per_rank_batch(config:Config, dist:DistEnv) -> int:
     if b < 1: raise ConfigError(f"batch_size={config.batch_size} is smaller than the world size {dist.world_size}")
     return b
 
-# %% ../nbs/03_augmentation.ipynb #1fedafcd
-def _read_images(split, # a StoreSplit, or any split with `read_many`
-                 indices:np.ndarray, # image indices
-                ):
-    "The images as a list when the split can give one (a JPEG store decodes each image into its own tensor: stacking would copy them all once more), else as a (B,3,S,S) batch."
-    return split.read_list(indices) if hasattr(split, 'read_list') else split.read_many(indices)
-
 # %% ../nbs/03_augmentation.ipynb #7d729818
 class TrainLoader(_BatchLoader):
     "Augmented training batches, determined by (seed, epoch, rank, batch index) alone. See `make_train_loader`."
@@ -363,7 +356,8 @@ class TrainLoader(_BatchLoader):
         "Batch `b` of `epoch` up to the last step: uint8 crops/flips (or, decoding on the GPU, the JPEG bytes), colour shift and scale, labels."
         if self.decode_on is not None: return self.encoded_batch(epoch, b)
         idx, d, shift, scale = self._batch_parts(epoch, b)
-        crops = random_crops(_read_images(self.split, idx.numpy()), d.oy, d.ox, d.flip, self.config.crop)
+        images = self.split.read_list(idx.numpy())  # a list: a JPEG store decodes each image into its own tensor; stacking would copy them again
+        crops = random_crops(images, d.oy, d.ox, d.flip, self.config.crop)
         return RawBatch(crops, self.labels[idx], shift, scale)
 
     def encoded_batch(self, epoch:int, b:int) -> EncodedBatch:

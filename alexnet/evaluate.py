@@ -355,7 +355,7 @@ def torchvision_config(**overrides) -> Config:
 
 # %% ../nbs/06a_evaluation.ipynb #808bcf48
 class SubsetSplit:
-    "Some images of a split, with the split's interface (`len`, `labels`, `read`, `read_many`), for figures."
+    "Some images of a split, with the split's interface (`len`, `labels`, `read`, `read_many`, `read_list`, `read_views`), for figures."
     def __init__(self, split, # a StoreSplit
                  indices, # which of its images, in this order
                 ):
@@ -365,6 +365,8 @@ class SubsetSplit:
     def __len__(self): return len(self.indices)
     def read(self, i:int) -> torch.Tensor: return self.split.read(int(self.indices[i]))
     def read_many(self, idx) -> torch.Tensor: return self.split.read_many(self.indices[np.asarray(idx, dtype=np.int64)])
+    def read_list(self, idx) -> list[torch.Tensor]: return self.split.read_list(self.indices[np.asarray(idx, dtype=np.int64)])
+    def read_views(self, idx) -> list[np.ndarray]: return self.split.read_views(self.indices[np.asarray(idx, dtype=np.int64)])
 
 # %% ../nbs/06a_evaluation.ipynb #5784bd9b
 PROTOCOLS = dict(center=1, ten_crop=10)  # protocol name -> crops per image

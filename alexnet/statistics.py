@@ -153,17 +153,12 @@ def stats_from_sums(sums:MomentSums, # exact sums over the training split
     eigvec = eigvec * torch.where(eigvec.sum(0) < 0, -1.0, 1.0)
     return Stats(mean_image.float(), mu, cov.diagonal().sqrt(), cov, eigval, eigvec, sums.count, checksum, sums)
 
-# %% ../nbs/02_statistics.ipynb #afcfcac3
-def _window_arrays(split, window) -> list[np.ndarray]:
-    "The images of `window` as uint8 arrays: `StoreSplit.read_views` (no copy from a raw store) where the split has it, else `read_many`."
-    return split.read_views(window) if hasattr(split, 'read_views') else [split.read_many(window).numpy()]
-
 # %% ../nbs/02_statistics.ipynb #74855c74
 class _WindowSums(Dataset):
     "Dataset whose item k is the `MomentSums` of the k-th window of indices of a split (images of `shape`)."
     def __init__(self, split, windows, shape): self.split, self.windows, self.shape = split, windows, shape
     def __len__(self): return len(self.windows)
-    def __getitem__(self, k): return _sums_of_arrays(_window_arrays(self.split, self.windows[k]), self.shape)
+    def __getitem__(self, k): return _sums_of_arrays(self.split.read_views(self.windows[k]), self.shape)  # no copy from a raw store
 
 # %% ../nbs/02_statistics.ipynb #54c11a4f
 def _all_reduce_sums(sums:MomentSums) -> MomentSums:
@@ -175,7 +170,7 @@ def _all_reduce_sums(sums:MomentSums) -> MomentSums:
     return MomentSums(int(flat[0]), flat[1:1 + sums.pixel_sum.numel()].view_as(sums.pixel_sum), flat[-9:].view(3, 3))
 
 # %% ../nbs/02_statistics.ipynb #e20e9d82
-def compute_stats(split, # a StoreSplit (len, read_many or read_views, checksum)
+def compute_stats(split, # a StoreSplit or an ArraySplit (len, read_views, checksum)
                   workers:int=0, # DataLoader worker processes (0 = this process)
                   indices=None, # only these image indices (default: the whole split)
                   distributed:bool|None=None, # share the pass over torch.distributed ranks (default: if initialised)

@@ -15,13 +15,13 @@ __all__ = ['TASKS_COLUMNS', 'task_loss_metric', 'task_settings', 'write_fixture'
 import pandas as pd
 
 from .core import CHOICES, load_config, project_root, resolve_path, task_defaults, task_names
-from .preprocessing import MULTILABEL_SOURCES, write_source_fixture
+from .preprocessing import SOURCES, write_source_fixture
 
 # %% ../nbs/07_tasks.ipynb #2d4a7703
 def task_loss_metric(dataset:str, # a source name (CHOICES['dataset'])
                     ) -> tuple[str, str]:
     "The training loss and the evaluation metric a dataset gets: multi-label sources BCE/mAP, the others cross-entropy/top-1, top-5 error and macro-F1."
-    return ('sigmoid + BCE', 'mAP') if dataset in MULTILABEL_SOURCES else ('softmax + cross-entropy', 'top-1/top-5 error, macro-F1')
+    return ('sigmoid + BCE', 'mAP') if SOURCES[dataset].multilabel else ('softmax + cross-entropy', 'top-1/top-5 error, macro-F1')
 
 def task_settings(tasks:list[str]|None=None, # task names (default: all of `task_names()`)
                  ) -> pd.DataFrame:

@@ -11,25 +11,13 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 import torch
 
 from alexnet.core import Config
 from alexnet.evaluate import score_split
 from alexnet.model import build_model
+from alexnet.preprocessing import synthetic_split
 from alexnet.statistics import Stats
-
-
-class ArraySplit:
-    "Random uint8 images with the StoreSplit interface."
-    def __init__(self, n:int, size:int=256, classes:int=10, seed:int=0):
-        g = torch.Generator().manual_seed(seed)
-        self.images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
-        self.labels = torch.randint(0, classes, (n,), generator=g).numpy()
-        self.name, self.size, self.checksum = 'val', size, f'bench-{n}-{seed}'
-    def __len__(self): return len(self.images)
-    def read(self, i): return self.images[i]
-    def read_many(self, idx): return self.images[torch.as_tensor(np.asarray(idx), dtype=torch.long)]
 
 
 def flat_stats(size:int=256) -> Stats:
@@ -48,8 +36,8 @@ def main():
     config = Config(variant=a.variant, batch_size=a.batch, workers=0).check()
     torch.manual_seed(0)
     model = build_model(config, 10).eval()
-    split, stats = ArraySplit(a.images), flat_stats()
-    score_split(model, ArraySplit(min(a.images, a.batch)), config, stats, 1, 'cpu', a.amp)  # warm-up
+    split, stats = synthetic_split(a.images, name='val'), flat_stats()
+    score_split(model, synthetic_split(min(a.images, a.batch), name='val'), config, stats, 1, 'cpu', a.amp)  # warm-up
     times = {1: [], 10: []}
     for _ in range(a.repeats):
         for crops in (1, 10):

@@ -12,21 +12,11 @@ WORKER = textwrap.dedent('''
     from alexnet.core import Config, dist_env
     from alexnet.statistics import compute_stats, FLUSH_EVERY
     from alexnet.augmentation import make_train_loader, make_eval_loader
-
-    class Split:
-        "In-memory stand-in for a prepared StoreSplit."
-        def __init__(self, n):
-            g = torch.Generator().manual_seed(0)
-            self.images = torch.randint(0, 256, (n, 3, 256, 256), dtype=torch.uint8, generator=g)
-            self.labels = np.arange(n, dtype=np.int64)
-            self.checksum, self.name = 'toy', 'train'
-        def __len__(self): return len(self.images)
-        def read(self, i): return self.images[i].clone()
-        def read_many(self, idx): return self.images[torch.as_tensor(np.asarray(idx))].clone()
+    from alexnet.preprocessing import synthetic_split
 
     tdist.init_process_group('gloo')
     env = dist_env()
-    split = Split(FLUSH_EVERY + 21)
+    split = synthetic_split(FLUSH_EVERY + 21, classes=FLUSH_EVERY + 21)  # label = image index
     shared = compute_stats(split)                      # sharded over the 2 ranks + all-reduced
     alone = compute_stats(split, distributed=False)    # the whole pass in this process
     cfg = Config(batch_size=8, workers=1, seed=3, limit_val=11)

@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import papermill as pm
 import pytest
 import torch
@@ -112,34 +111,13 @@ def test_fast_dev_run_cli_keeps_nothing(tmp_path):
     assert not [p for p in (ROOT/'results').rglob('*') if p.stat().st_mtime >= start], 'fast_dev_run wrote under results/'
 
 
-class ToyMultiLabelSplit:
-    "An in-memory multi-label split (random 256x256 images, (N, 4) multi-hot labels): the StoreSplit interface."
-    def __init__(self, name, n, seed):
-        g = torch.Generator().manual_seed(seed)
-        self.images = torch.randint(0, 256, (n, 3, 256, 256), dtype=torch.uint8, generator=g)
-        self.labels = (np.random.default_rng(seed).random((n, 4)) < 0.4).astype(np.uint8)
-        self.labels[np.arange(n), np.arange(n) % 4] = 1  # every class has positives
-        self.name, self.checksum = name, f'toy-ml-{name}'
-    def __len__(self): return len(self.images)
-    def read(self, i): return self.images[i].clone()
-    def read_many(self, idx): return self.images[torch.as_tensor(np.asarray(idx), dtype=torch.long)].clone()
-
-
-class ToyMultiLabelStore:
-    "A hand-made multi-label store (the Store interface): 16 train and 8 val images, 4 classes."
-    multilabel = True
-    classes = class_names = ['a', 'b', 'c', 'd']
-    splits = ['train', 'val']
-    def __init__(self): self._s = dict(train=ToyMultiLabelSplit('train', 16, 0), val=ToyMultiLabelSplit('val', 8, 1))
-    def split(self, name): return self._s[name]
-
-
 def test_multilabel_run_bce_map_and_tensorboard(tmp_path, monkeypatch):
     import alexnet.train as T
     from alexnet.core import Config
+    from alexnet.preprocessing import synthetic_store
     from alexnet.statistics import moment_sums, stats_from_sums
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    store = ToyMultiLabelStore(); stats = stats_from_sums(moment_sums(store.split('train').images), 'toy')
+    store = synthetic_store(16, 8, classes=4, multilabel=True); stats = stats_from_sums(moment_sums(store.split('train').images), 'toy')
     losses, real = [], T.make_loss  # a spy: which loss the run asks for
     monkeypatch.setattr(T, 'make_loss', lambda multilabel: losses.append(multilabel) or real(multilabel))
     lines = []
@@ -164,8 +142,9 @@ def test_early_stop_ends_the_run_and_stays_ended(tmp_path):
     "early_stop=1 with a learning rate too small to change the val error: epoch 2 does not improve, the run stops before epoch 3 of 5; run again, it stays stopped."
     import alexnet.train as T
     from alexnet.core import Config
+    from alexnet.preprocessing import synthetic_store
     from alexnet.statistics import moment_sums, stats_from_sums
-    store = ToyMultiLabelStore(); stats = stats_from_sums(moment_sums(store.split('train').images), 'toy')
+    store = synthetic_store(16, 8, classes=4, multilabel=True); stats = stats_from_sums(moment_sums(store.split('train').images), 'toy')
     cfg = Config(out_dir=str(tmp_path), name='es', optimizer='sgd', lr=1e-12, early_stop=1, **TINY | dict(epochs=5, log_every=10))
     lines = []; out = T.fit(cfg, log=lines.append, store=store, stats=stats)
     val = [r for r in map(json.loads, out['metrics'].read_text().splitlines()) if r['kind'] == 'val']
