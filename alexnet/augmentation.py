@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .core import CHOICES, Config, ConfigError, DistEnv, check_choice, limit_indices, make_generator
-from .preprocessing import decode_jpeg_rgb
+from .images import decode_jpeg_rgb
 from .statistics import Stats
 
 # %% ../nbs/03_augmentation.ipynb #57d5108c

@@ -9,6 +9,7 @@ import ctypes
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 # %% auto #0
-__all__ = ['CHOICES', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'native_input_size', 'Config', 'read_yaml',
-           'task_names', 'task_defaults', 'load_config', 'given', 'parameters_cell', 'save_config', 'checkpoint_config',
-           'limit_indices', 'set_seed', 'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device',
-           'reuse_freed_memory', 'git_sha', 'provenance', 'file_checksum', 'atomic_write_text', 'CheckpointError',
-           'save_checkpoint', 'load_checkpoint', 'in_notebook_test', 'save_figure']
+__all__ = ['CHOICES', 'BOUNDS', 'PATH_FIELDS', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'rel',
+           'native_input_size', 'check_range', 'Config', 'read_yaml', 'task_names', 'task_defaults', 'load_config',
+           'given', 'parameters_cell', 'save_config', 'checkpoint_config', 'limit_indices', 'set_seed', 'derive_seed',
+           'make_generator', 'DistEnv', 'dist_env', 'get_device', 'reuse_freed_memory', 'git_sha', 'provenance',
+           'file_checksum', 'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+           'in_notebook_test', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #77fea8e1
 import numpy as np
@@ -61,6 +63,14 @@ def resolve_path(p:str|os.PathLike, # absolute, or relative to the project root
     p = Path(p).expanduser()
     return p if p.is_absolute() else project_root()/p
 
+def rel(p:str|os.PathLike) -> str:
+    "`p` relative to the project root (or the cwd) when inside it, else its name: no machine paths in logs or notebook outputs."
+    p = Path(p).resolve()
+    for base in (project_root(), Path.cwd().resolve()):
+        try: return str(p.relative_to(base))
+        except ValueError: pass
+    return p.name
+
 # %% ../nbs/00_core.ipynb #f8e4da96
 CHOICES = dict(
     dataset=('demo', 'imagenet2012', 'imagenet2010', 'imagefolder', 'imagenette', 'tiny-imagenet',
@@ -88,6 +98,26 @@ def native_input_size(variant:str, # paper | cuda-convnet | torchvision | small
                      ) -> int:
     "The side of the images the net of `variant` takes (without `upsample_to`): 32 for `small`, 227 for the `227` convention, else 224."
     return 32 if variant == 'small' else 227 if input_convention == '227' else 224
+
+# %% ../nbs/00_core.ipynb #89ecbad7
+BOUNDS = dict(  # field: (smallest, largest) allowed value, both included; None: no bound. lr > 0 is checked apart.
+    seed=(0, 2**32 - 1),  # numpy's seed range
+    workers=(0, 256), limit_train=(0, None), limit_val=(0, None),
+    image_size=(8, 4096), crop=(8, 4096), upsample_to=(0, 4096), num_classes=(0, 1_000_000),
+    color_noise_std=(0.0, 10.0), dropout=(0.0, 0.99),  # p = 1 would zero fc6/fc7 (and x0 at test in the paper's form)
+    epochs=(1, 100_000), batch_size=(1, 1_000_000), lr=(0.0, 100.0), momentum=(0.0, 0.999), weight_decay=(0.0, 1.0),
+    bias_lr_mult=(0.0, 100.0), bias_decay=(0.0, 1.0), lr_drops=(0, 100), patience=(0, 100_000), early_stop=(0, 100_000),
+    log_every=(1, None), ckpt_every=(0, None))
+PATH_FIELDS = ('name', 'out_dir', 'data_root', 'prepared', 'val_split')  # text fields that must not be empty
+
+def check_range(name:str, # parameter name, quoted in the error
+                value, # its value (a number)
+                lo=None, hi=None, # smallest and largest allowed value (None: no bound)
+               ):
+    "Raise `ConfigError` naming `name` and the allowed range when `value` is outside [lo, hi]."
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        allowed = f"between {lo} and {hi}" if lo is not None and hi is not None else f">= {lo}" if lo is not None else f"<= {hi}"
+        raise ConfigError(f"{name}={value!r} is out of range: it must be {allowed}")
 
 # %% ../nbs/00_core.ipynb #5060cf98
 @dataclass
@@ -157,11 +187,14 @@ class Config:
             want = {'int': int, 'float': (int, float), 'bool': bool, 'str': str}[t]
             if not isinstance(v, want) or (t in ('int', 'float') and isinstance(v, bool)):
                 raise ConfigError(f"{f.name}={v!r} must be of type {t}")
-        if self.early_stop < 0: raise ConfigError(f"early_stop={self.early_stop!r} must be >= 0 (0: never)")
-        for name in ('epochs', 'batch_size'):
-            if getattr(self, name) < 1: raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 1")
+            if t == 'float' and not math.isfinite(v): raise ConfigError(f"{f.name}={v!r} must be a finite number")
+            if f.name in BOUNDS: check_range(f.name, v, *BOUNDS[f.name])
+            if t == 'str' and f.name in PATH_FIELDS and not v.strip(): raise ConfigError(f"{f.name}={v!r} must not be empty")
         if self.lr <= 0: raise ConfigError(f"lr={self.lr!r} must be > 0")
-        if self.image_size < 1: raise ConfigError(f"image_size={self.image_size!r} must be >= 1")
+        if self.name in ('.', '..') or '/' in self.name or '\\' in self.name:
+            raise ConfigError(f"name={self.name!r} must be a plain folder name (the run goes to {self.out_dir}/<name>/): no '/' and not '.' or '..'")
+        if self.crop > self.image_size:
+            raise ConfigError(f"crop={self.crop!r} is larger than image_size={self.image_size!r}: the crop is cut out of the prepared image; choose crop <= image_size")
         if self.task: check_choice('task', self.task, tuple(task_names()))
         native = native_input_size(self.variant, self.input_convention)
         if self.upsample_to not in (0, native):
@@ -169,7 +202,7 @@ class Config:
         if self.upsample_to == 0 and self.crop != native:
             raise ConfigError(f"crop={self.crop!r} does not fit variant={self.variant!r} with input_convention={self.input_convention!r}: that net takes "
                               f"{native}x{native} inputs; set crop={native}, another input_convention, or upsample_to={native} (resized inside the net)")
-        self.milestone_epochs()
+        if any(m < 1 for m in self.milestone_epochs()): raise ConfigError(f"milestones={self.milestones!r} must be epochs >= 1, e.g. '30,60,80'")
         return self
 
     def milestone_epochs(self) -> list[int]:
@@ -353,12 +386,21 @@ class CheckpointError(RuntimeError):
 
 # %% ../nbs/00_core.ipynb #921ea9c2
 def save_checkpoint(state:dict, # tensors, numbers, strings, lists and dicts only (loadable with weights_only=True)
-                    path:str|os.PathLike):
-    "Atomically write `state` to `path` (temporary file, fsync, `os.replace`)."
+                    path:str|os.PathLike,
+                    previous:str|os.PathLike|None=None, # where the file at `path` moves once the new one is written (None: replaced)
+                   ):
+    """Atomically write `state` to `path` (temporary file, fsync, `os.replace`). A failed write (a full disk, a quota) raises
+    `CheckpointError` and leaves `path` and `previous` as they were."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(state, f); f.flush(); os.fsync(f.fileno())
+    try:
+        with open(tmp, 'wb') as f: torch.save(state, f); f.flush(); os.fsync(f.fileno())
+    except (OSError, RuntimeError) as e:  # torch's zip writer reports a full disk as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        why = getattr(e, 'strerror', None) or str(e).strip().splitlines()[-1]
+        raise CheckpointError(f"could not write checkpoint {path.name} in {path.parent.name}/ ({why}); the one already there is intact: "
+                              "free some space, then rerun the same command to resume") from e
+    if previous is not None and path.exists(): os.replace(path, previous)
     os.replace(tmp, path)
 
 # %% ../nbs/00_core.ipynb #5e93618f

@@ -13,7 +13,7 @@ __all__ = ['TABLE_COLUMNS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PROTOCOLS', 'rank_
            'plot_conv1', 'nearest_neighbours', 'show_image', 'true_classes', 'label_text', 'plot_top5',
            'plot_neighbours', 'read_metrics', 'plot_training_curves', 'quoted_results', 'run_rows', 'results_table',
            'markdown_table', 'save_table', 'load_model', 'torchvision_stats', 'torchvision_config', 'SubsetSplit',
-           'rel_path', 'score_split', 'trained_epochs', 'score_protocols', 'evaluate_checkpoint', 'describe_protocol',
+           'score_split', 'trained_epochs', 'score_protocols', 'evaluate_checkpoint', 'describe_protocol',
            'evaluate_cli', 'main', 'pick_examples', 'fc7_batches', 'figure_conv1', 'figure_top5', 'figure_neighbours']
 
 # %% ../nbs/06a_evaluation.ipynb #817e6068
@@ -312,8 +312,8 @@ import dataclasses
 import sys
 import time
 
-from .core import (Config, DistEnv, CheckpointError, load_checkpoint, resolve_path, project_root,
-                          get_device, provenance, atomic_write_text, checkpoint_config)
+from .core import (Config, DistEnv, CheckpointError, load_checkpoint, resolve_path,
+                          get_device, provenance, atomic_write_text, checkpoint_config, rel)
 from .model import AlexNet, build_model
 from .preprocessing import ensure_prepared
 from .statistics import Stats, ensure_stats
@@ -370,13 +370,6 @@ class SubsetSplit:
 
 # %% ../nbs/06a_evaluation.ipynb #5784bd9b
 PROTOCOLS = dict(center=1, ten_crop=10)  # protocol name -> crops per image
-
-# %% ../nbs/06a_evaluation.ipynb #2ded1d3d
-def rel_path(p:str|Path) -> str:
-    "`p` relative to the project root when inside it, else its name only (no machine paths in outputs)."
-    p = Path(p).resolve()
-    try: return str(p.relative_to(project_root()))
-    except ValueError: return p.name
 
 # %% ../nbs/06a_evaluation.ipynb #df0dddbb
 def score_split(model:torch.nn.Module, # the network (already on `device`)
@@ -466,7 +459,7 @@ def evaluate_checkpoint(path:str|Path, # our checkpoint (runs/<name>/best.pt) or
     images = store.split(split) if every == 1 else SubsetSplit(store.split(split), np.arange(0, len(store.split(split)), every))
     n_train = len(store.split('train')) if 'train' in store.splits else 0
     multilabel = store.multilabel
-    res = dict(run=config.name, task=config.task, multilabel=multilabel, checkpoint=rel_path(resolve_path(path)), kind=info['kind'],
+    res = dict(run=config.name, task=config.task, multilabel=multilabel, checkpoint=rel(resolve_path(path)), kind=info['kind'],
                epoch=trained_epochs(info, config, n_train), variant=config.variant, dataset=config.dataset, data=Path(config.data_root).name,
                data_checksum=store.manifest['checksum'],
                split=split if every == 1 else f"{split}[::{every}]", split_size=len(store.split(split)),
@@ -505,7 +498,7 @@ def evaluate_cli(checkpoint:str, # our checkpoint (runs/<name>/best.pt or last.p
     r = evaluate_checkpoint(checkpoint, split, crops == 'both', device, amp, batch_size, out, note, every, **given)
     for name, s in r['protocols'].items():
         print(f"{r['checkpoint']} on {r['split']} ({s['n']} images, {name.replace('_', '-')}): {describe_protocol(s)}")
-    if out is not None: print(f"results written to {rel_path(resolve_path(out))}")
+    if out is not None: print(f"results written to {rel(resolve_path(out))}")
     return r
 
 def main(argv:list[str]|None=None):

@@ -15,7 +15,7 @@ __all__ = ['TASKS_COLUMNS', 'task_loss_metric', 'task_settings', 'write_fixture'
 import pandas as pd
 
 from .core import CHOICES, load_config, project_root, resolve_path, task_defaults, task_names
-from .preprocessing import SOURCES, write_source_fixture
+from .sources import SOURCES, write_source_fixture
 
 # %% ../nbs/07_tasks.ipynb #2d4a7703
 def task_loss_metric(dataset:str, # a source name (CHOICES['dataset'])

@@ -28,7 +28,7 @@ __all__ = ['RUN145', 'REQUEUE_EXIT', 'PROBES', 'TORCHVISION_PROBES', 'DEAD_SHARE
            'conv1_params', 'param_groups', 'make_optimizer', 'run145_epochs', 'lr_factor', 'color_noise_on',
            'make_scheduler', 'step_scheduler', 'unwrap', 'checkpoint_state', 'write_last', 'copy_best', 'find_resume',
            'Preempted', 'StopFlag', 'stop_requested', 'check_loss', 'chance_warning', 'ActiveUnits', 'dead_warning',
-           'rel', 'fmt_time', 'Meter', 'gather_rows', 'validate', 'val_error', 'describe_val', 'make_loss',
+           'fmt_time', 'Meter', 'gather_rows', 'validate', 'val_error', 'describe_val', 'make_loss',
            'setup_distributed', 'prepare_model', 'configure_kernels', 'MetricsLog', 'make_writer', 'log_scalars',
            'log_histograms', 'fit', 'RunState', 'train_step', 'TrainLoaders', 'RunContext', 'open_run', 'check_finite',
            'log_window', 'checkpoint_if_due', 'train_one_epoch', 'end_epoch', 'early_stopped', 'train_run',
@@ -43,7 +43,7 @@ from fastcore.docments import docments
 from torch import nn
 
 from .core import (CHOICES, Config, ConfigError, CheckpointError, DistEnv, atomic_write_text, check_choice, checkpoint_config,
-                          derive_seed, dist_env, get_device, load_checkpoint, load_config, parameters_cell, project_root, provenance,
+                          derive_seed, dist_env, get_device, load_checkpoint, load_config, parameters_cell, project_root, provenance, rel,
                           reuse_freed_memory, save_checkpoint, save_config, set_seed)
 
 # %% ../nbs/05a_training.ipynb #5a27e3d3
@@ -188,10 +188,8 @@ def checkpoint_state(model, optimizer, scheduler, scaler, config:Config, classes
 
 # %% ../nbs/05a_training.ipynb #1d732fa6
 def write_last(state:dict, run_dir:Path):
-    "Save `state` as `last.pt`, keeping the previous `last.pt` as `prev.pt`."
-    last = run_dir/'last.pt'
-    if last.exists(): os.replace(last, run_dir/'prev.pt')
-    save_checkpoint(state, last)
+    "Save `state` as `last.pt`, keeping the previous `last.pt` as `prev.pt`; a failed write leaves both as they were."
+    save_checkpoint(state, run_dir/'last.pt', previous=run_dir/'prev.pt')
 
 def copy_best(run_dir:Path):
     "Atomically copy `last.pt` to `best.pt`."
@@ -295,14 +293,6 @@ def dead_warning(active_fc7:float, # fc7's share of positive outputs over the wi
             "dropout_form='paper', or FC biases 0.1.")
 
 # %% ../nbs/05a_training.ipynb #5b08ae2c
-def rel(p:Path) -> str:
-    "`p` relative to the project root (or the cwd) when inside it, else its name: no machine paths in logs."
-    p = Path(p).resolve()
-    for base in (project_root(), Path.cwd().resolve()):
-        try: return str(p.relative_to(base))
-        except ValueError: pass
-    return p.name
-
 def fmt_time(s:float) -> str: return time.strftime('%H:%M:%S', time.gmtime(max(0, s)))
 
 # %% ../nbs/05a_training.ipynb #b1594330
@@ -774,7 +764,7 @@ def main(argv:list[str]|None=None):
     "CLI entry point (`python -m alexnet.train`, `alexnet-train`, what torchrun launches)."
     try: fit(parse_config(argv), log=lambda *a: print(*a, flush=True))  # progress lines reach a pipe or a job log at once
     except Preempted: sys.exit(REQUEUE_EXIT)
-    except ConfigError as e: sys.exit(f"error: {e}")  # a wrong setting or absent data: the message, not a traceback
+    except (ConfigError, CheckpointError) as e: sys.exit(f"error: {e}")  # a wrong setting, absent data, a full disk: the message, not a traceback
     finally:
         if torch_dist.is_initialized(): torch_dist.destroy_process_group()
 

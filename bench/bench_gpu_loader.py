@@ -41,7 +41,8 @@ import torch.nn.functional as F
 from alexnet.augmentation import make_train_loader
 from alexnet.core import Config, DistEnv, derive_seed, provenance, reuse_freed_memory
 from alexnet.model import AlexNet
-from alexnet.preprocessing import make_demo_dataset, open_store, prepare
+from alexnet.demo import make_demo_dataset
+from alexnet.preprocessing import open_store, prepare
 from alexnet.statistics import ensure_stats
 from alexnet.train import Meter, fit, make_optimizer
 from gpu_check import Report, sync, train_step

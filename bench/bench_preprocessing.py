@@ -29,7 +29,8 @@ from PIL import Image
 from sklearn.datasets import load_sample_images
 
 from alexnet.core import reuse_freed_memory
-from alexnet.preprocessing import _chunk_size, load_resized, prepare, reference_resize_crop, resize_geometry
+from alexnet.images import _chunk_size, load_resized, reference_resize_crop, resize_geometry
+from alexnet.preprocessing import prepare
 
 SIZES = [(500, 375), (500, 333), (800, 600), (1600, 1200)]
 

@@ -47,7 +47,8 @@ from alexnet.augmentation import make_eval_loader, make_train_loader
 from alexnet.core import Config, load_checkpoint, provenance, reuse_freed_memory, save_checkpoint
 from alexnet.metrics import autocast_context
 from alexnet.model import AlexNet, layer_table, local_response_norm
-from alexnet.preprocessing import ensure_prepared, make_demo_dataset, open_store, prepare
+from alexnet.preprocessing import ensure_prepared, open_store, prepare
+from alexnet.demo import make_demo_dataset
 from alexnet.statistics import ensure_stats
 from alexnet.train import checkpoint_state, make_optimizer, make_scheduler
 

@@ -23,8 +23,8 @@ import papermill as pm
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ['01_preprocessing', '02_statistics', '03_augmentation', '04_model', '04a_metrics', '05a_training', '05_train', '06a_evaluation', '06_evaluate',
-            '07_tasks', 'index']
+CHAPTERS = ['00a_images', '00b_demo', '00c_sources', '01_preprocessing', '02_statistics', '03_augmentation', '04_model', '04a_metrics',
+            '05a_training', '05_train', '06a_evaluation', '06_evaluate', '07_tasks', 'index']
 DEFAULT_CONFIG = 'configs/demo.yaml'
 
 

@@ -24,6 +24,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) >/dev/null 2>&1 || echo "could not install chromium"
 fi
 
+# the disk: the suite writes paper-net checkpoints (455 MB each); print the free space, and at the end the peak the suite used
+disk_used() { df -Pk "${TMPDIR:-/tmp}" | awk 'NR==2 {print $3}'; }
+echo "Free disk for temporary files: $(df -Ph "${TMPDIR:-/tmp}" | awk 'NR==2 {print $4}')"
+disk_start=$(disk_used); peak_file=$(mktemp); echo 0 >"$peak_file"
+( peak=0; while sleep 5 && kill -0 $$ 2>/dev/null; do d=$(( $(disk_used) - disk_start )); [ "$d" -gt "$peak" ] && peak=$d && echo "$peak" >"$peak_file"; done ) >/dev/null 2>&1 &
+sampler=$!; disown "$sampler"  # not a job: `jobs` and `wait` below count the notebooks only
+trap 'kill "$sampler" 2>/dev/null' EXIT
+
 before=$(tree_state)
 timeout 300 $BIN/nbdev_export && timeout 300 $BIN/nbdev_clean
 after=$(tree_state)
@@ -69,7 +77,7 @@ rm -f "$junit"
 passed=$((passed + pt)); failed=$((failed + pf))
 if [ "$pt" -eq 0 ] || { [ "$status" -ne 0 ] && [ "$pf" -eq 0 ]; }; then failed=$((failed + 1)); failures+=("pytest (exit $status, $pt tests passed)"); fi
 
-echo
+echo; echo "Peak disk the suite used beyond its start: $(( $(cat "$peak_file") / 1024 )) MiB"; rm -f "$peak_file"
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -50,8 +50,8 @@ class Links(HTMLParser):
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp('docs')
+def site(module_tmp):
+    out = module_tmp
     subprocess.run([sys.executable, str(ROOT/'scripts'/'render.py'), 'docs', '--out', str(out)], check=True, cwd=ROOT, timeout=600)
     return out
 

@@ -13,7 +13,8 @@ from alexnet.core import Config, save_checkpoint, task_defaults
 from alexnet.evaluate import TABLE_COLUMNS, evaluate_checkpoint, quoted_results, results_table, run_rows
 from alexnet.metrics import macro_f1, mean_average_precision, predict, topk_errors
 from alexnet.model import build_model
-from alexnet.preprocessing import ensure_prepared, write_source_fixture
+from alexnet.preprocessing import ensure_prepared
+from alexnet.sources import write_source_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,9 +37,9 @@ def train_cli(*args, timeout=600):
 
 
 @pytest.fixture(scope='module')
-def smoke_runs(tmp_path_factory):
+def smoke_runs(module_tmp):
     "Every task's fast_dev_run through the CLI, two at a time: (completed process, seconds) per task, and the watched folders before."
-    base = tmp_path_factory.mktemp('fixtures')
+    base = module_tmp
     before = {t: watched(t) for t in TASKS}
 
     def run(task):

@@ -187,3 +187,25 @@ def test_cli_task_fast_dev_run_on_fixture(tmp_path, task, metric):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert re.search(rf'^fast_dev_run ok: task {task}, 2 train \+ 2 val batches, loss [\d.]+, {metric} [\d.]+%', r.stdout, re.M), r.stdout
     assert not (tmp_path/'runs').exists()
+
+
+def test_full_disk_at_a_checkpoint_stops_the_run_keeping_the_last_one(tmp_path, monkeypatch):
+    "The third checkpoint write fails midway with ENOSPC: the run stops with a message that says so; last.pt (the second) still loads."
+    import errno
+    import alexnet.train as T
+    from alexnet.core import CheckpointError, Config
+    from alexnet.preprocessing import synthetic_store
+    from alexnet.statistics import moment_sums, stats_from_sums
+    store = synthetic_store(16, 8, classes=4); stats = stats_from_sums(moment_sums(store.split('train').images), 'toy')
+    real, calls = torch.save, []
+    def save(obj, f):
+        calls.append(obj['step'])
+        if len(calls) < 3: return real(obj, f)
+        f.write(b'PK\x03\x04 half a checkpoint'); raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(torch, 'save', save)
+    cfg = Config(out_dir=str(tmp_path), name='full', optimizer='sgd', lr=1e-3, ckpt_every=1, **TINY | dict(epochs=2))
+    with pytest.raises(CheckpointError, match=r'could not write checkpoint last\.pt in full/ \(No space left on device\); the one already there is intact'):
+        T.fit(cfg, log=lambda *a: None, store=store, stats=stats)
+    monkeypatch.setattr(torch, 'save', real)
+    assert torch.load(tmp_path/'full'/'last.pt', weights_only=True)['step'] == calls[1] < calls[2]
+    assert not (tmp_path/'full'/'last.pt.tmp').exists()
