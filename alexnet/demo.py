@@ -12,7 +12,6 @@ import shutil
 from functools import partial
 from pathlib import Path
 
-#| export
 import numpy as np
 import scipy.io
 from PIL import Image, ImageDraw

@@ -14,7 +14,6 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-#| export
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as TF

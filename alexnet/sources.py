@@ -16,7 +16,6 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-#| export
 import numpy as np
 import scipy.io
 import torchvision.datasets as tvd
