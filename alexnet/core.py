@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 # %% auto #0
-__all__ = ['CHOICES', 'BOUNDS', 'PATH_FIELDS', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'rel',
-           'native_input_size', 'check_range', 'Config', 'read_yaml', 'task_names', 'task_defaults', 'load_config',
-           'given', 'parameters_cell', 'save_config', 'checkpoint_config', 'limit_indices', 'set_seed', 'derive_seed',
-           'make_generator', 'DistEnv', 'dist_env', 'get_device', 'reuse_freed_memory', 'git_sha', 'provenance',
-           'file_checksum', 'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+__all__ = ['VARIANTS', 'CHOICES', 'BOUNDS', 'PATH_FIELDS', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'rel',
+           'Variant', 'native_input_size', 'check_range', 'Config', 'read_yaml', 'task_names', 'task_defaults',
+           'load_config', 'given', 'parameters_cell', 'save_config', 'checkpoint_config', 'limit_indices', 'set_seed',
+           'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device', 'reuse_freed_memory', 'git_sha',
+           'provenance', 'file_checksum', 'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
            'in_notebook_test', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #77fea8e1
@@ -71,11 +71,30 @@ def rel(p:str|os.PathLike) -> str:
         except ValueError: pass
     return p.name
 
+# %% ../nbs/00_core.ipynb #15962c1d
+@dataclass(frozen=True)
+class Variant:
+    "What sets one network variant apart; `04_model` builds every variant from these facts alone."
+    towers: bool  # two towers (grouped conv2/4/5, fc wiring of CONNECTIVITY) or torchvision's own single-tower modules
+    conv1: tuple[int, int, int|None]  # conv1 (kernel, stride, padding); padding None: set by the input convention
+    input_side: int  # the input side it takes (224; the `227` convention adds 3 where conv1 pads by it)
+    fc6_grid: int  # side of the pool5 map that fc6 reads (256 * grid^2 inputs)
+    code_norms: bool  # the 2012 code's layer-1 order (LRN before ReLU) and its spatial norm after conv2 (run #145)
+    conv35_std: float  # init std of conv3-conv5 weights (the other layers: 0.01)
+    convention: str  # the input convention when none is given
+
+VARIANTS = {  # PAPER_NOTES.md A.1-A.3, E.7; the chapter 04 table shows each row, read back from the built networks
+    'paper': Variant(towers=True, conv1=(11, 4, None), input_side=224, fc6_grid=6, code_norms=False, conv35_std=0.01, convention='pad-ceil'),
+    'cuda-convnet': Variant(towers=True, conv1=(11, 4, None), input_side=224, fc6_grid=6, code_norms=True, conv35_std=0.03, convention='pad-ceil'),
+    'torchvision': Variant(towers=False, conv1=(11, 4, None), input_side=224, fc6_grid=6, code_norms=False, conv35_std=0.01, convention='pad2'),
+    'small': Variant(towers=True, conv1=(5, 1, 2), input_side=32, fc6_grid=3, code_norms=False, conv35_std=0.01, convention='pad-ceil'),
+}
+
 # %% ../nbs/00_core.ipynb #f8e4da96
 CHOICES = dict(
     dataset=('demo', 'imagenet2012', 'imagenet2010', 'imagefolder', 'imagenette', 'tiny-imagenet',
              'cifar10', 'cifar100', 'mnist', 'fashion-mnist', 'caltech256', 'imagewoof', 'voc2012'),
-    variant=('paper', 'cuda-convnet', 'torchvision', 'small'),
+    variant=tuple(VARIANTS),
     input_convention=('pad-ceil', 'pad2', '227'),
     optimizer=('paper', 'sgd', 'adam'),
     schedule=('plateau', 'step', 'run145', 'constant'),
@@ -96,8 +115,9 @@ def _type_name(f:dataclasses.Field) -> str:
 def native_input_size(variant:str, # paper | cuda-convnet | torchvision | small
                       input_convention:str, # pad-ceil | pad2 | 227
                      ) -> int:
-    "The side of the images the net of `variant` takes (without `upsample_to`): 32 for `small`, 227 for the `227` convention, else 224."
-    return 32 if variant == 'small' else 227 if input_convention == '227' else 224
+    "The side of the images the net of `variant` takes (without `upsample_to`): its `input_side`, plus 3 under the `227` convention where conv1's padding follows the convention."
+    v = VARIANTS[variant]
+    return v.input_side + 3 if input_convention == '227' and v.conv1[2] is None else v.input_side
 
 # %% ../nbs/00_core.ipynb #89ecbad7
 BOUNDS = dict(  # field: (smallest, largest) allowed value, both included; None: no bound. lr > 0 is checked apart.

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from .core import CHOICES, Config, ConfigError, check_choice, native_input_size, resolve_path
+from .core import CHOICES, VARIANTS, Config, ConfigError, check_choice, native_input_size, resolve_path
 
 # %% ../nbs/04_model.ipynb #af3d367e
 def _window_matrix(channels:int, # channels in one tower
@@ -257,9 +257,10 @@ def _tower_layers(variant:str, # paper | cuda-convnet | small
                   lrn:str='auto', # LRN implementation: auto | fused | band | torch (`local_response_norm`)
                   dropout_form:str='paper', # paper (`NonInvertedDropout`) | inverted (`nn.Dropout`)
                  ) -> tuple[list, list]:
-    "The (name, module) lists of the features and the classifier of the two-tower net of `variant`."
-    code = variant == 'cuda-convnet'
-    conv1 = nn.Conv2d(3, 96, 5, 1, 2) if variant == 'small' else nn.Conv2d(3, 96, 11, 4, conv1_padding)
+    "The (name, module) lists of the features and the classifier of the two-tower net of `variant` (its facts: `VARIANTS` in 00_core)."
+    v = VARIANTS[variant]; code = v.code_norms
+    kernel, stride, padding = v.conv1
+    conv1 = nn.Conv2d(3, 96, kernel, stride, conv1_padding if padding is None else padding)
     relu = lambda: nn.ReLU(inplace=True)  # only after a conv or linear layer, whose backward does not need its output
     block1 = [('lrn1', LRN(impl=lrn)), ('relu1', nn.ReLU())] if code else [('relu1', relu()), ('lrn1', LRN(impl=lrn))]
     block2 = [('relu2', relu()), ('lrn2', LRN(impl=lrn))] + ([('snorm2', SpatialResponseNorm())] if code else [])
@@ -270,7 +271,7 @@ def _tower_layers(variant:str, # paper | cuda-convnet | small
                 ('conv4', nn.Conv2d(384, 384, 3, 1, 1, groups=2)), ('relu4', relu()),
                 ('conv5', nn.Conv2d(384, 256, 3, 1, 1, groups=2)), ('relu5', relu()), ('pool5', pool())]
     drop = (lambda: NonInvertedDropout(dropout)) if dropout_form == 'paper' else (lambda: nn.Dropout(dropout))
-    fc6_in = 256 * (3 * 3 if variant == 'small' else 6 * 6)
+    fc6_in = 256 * v.fc6_grid ** 2
     classifier = [('fc6', nn.Linear(fc6_in, 4096)), ('relu6', relu()), ('drop6', drop()),
                   ('fc7', nn.Linear(4096, 4096)), ('relu7', relu()), ('drop7', drop()),
                   ('fc8', nn.Linear(4096, num_classes))]
@@ -365,7 +366,8 @@ class AlexNet(nn.Module):
                 ):
         super().__init__()
         self.variant = check_choice('variant', variant, CHOICES['variant'])
-        input_convention = input_convention or ('pad2' if variant == 'torchvision' else 'pad-ceil')
+        spec = VARIANTS[variant]
+        input_convention = input_convention or spec.convention
         self.input_convention = check_choice('input_convention', input_convention, CHOICES['input_convention'])
         self.dropout_form = check_choice('dropout_form', dropout_form, CHOICES['dropout_form'])
         if not (isinstance(num_classes, int) and num_classes >= 1): raise ConfigError(f"num_classes={num_classes!r} must be an integer >= 1")
@@ -375,15 +377,15 @@ class AlexNet(nn.Module):
             raise ConfigError(f"upsample_to={upsample_to!r} is not allowed for variant={variant!r}, input_convention={input_convention!r}; choose 0 or {native}")
         self.input_size = None if upsample_to else native  # expected input side; None = any (resized inside)
         prep = [nn.Upsample(size=(native, native), mode='bilinear', align_corners=False)] if upsample_to else []
-        if input_convention == 'pad-ceil' and variant != 'small': prep.append(CeilPad(11, 4))
+        if input_convention == 'pad-ceil' and spec.conv1[2] is None: prep.append(CeilPad(*spec.conv1[:2]))
         self.prep = nn.Sequential(*prep)
         conv1_padding = 2 if input_convention == 'pad2' else 0
-        if variant == 'torchvision': self._build_torchvision(num_classes, dropout, conv1_padding)
+        if not spec.towers: self._build_torchvision(num_classes, dropout, conv1_padding)
         else:
             features, classifier = _tower_layers(variant, num_classes, conv1_padding, dropout, lrn, dropout_form)
             self.features, self.avgpool = nn.Sequential(OrderedDict(features)), nn.Identity()
             self.classifier = nn.Sequential(OrderedDict(classifier))
-            init_paper_(self, 0.03 if variant == 'cuda-convnet' else 0.01)
+            init_paper_(self, spec.conv35_std)
         if devices is not None: self._place_towers(devices)
         if weights is not None: self.load_state_dict(torch.load(resolve_path(weights), map_location='cpu', weights_only=True))
 
@@ -395,7 +397,8 @@ class AlexNet(nn.Module):
 
     def _place_towers(self, devices):
         "Replace every layer by its two halves on `devices` (the paper's model parallelism)."
-        if self.variant == 'torchvision': raise ConfigError(f"devices={devices!r} needs a two-tower variant (paper, cuda-convnet, small), not 'torchvision'")
+        if not VARIANTS[self.variant].towers:
+            raise ConfigError(f"devices={devices!r} needs a two-tower variant ({', '.join(n for n, v in VARIANTS.items() if v.towers)}), not {self.variant!r}")
         if len(devices) != 2: raise ConfigError(f"devices={devices!r} must name two devices, one per tower")
         for seq in (self.features, self.classifier):
             for name, layer in list(seq.named_children()):

@@ -28,7 +28,7 @@ __all__ = ['RUN145', 'REQUEUE_EXIT', 'PROBES', 'TORCHVISION_PROBES', 'DEAD_SHARE
            'conv1_params', 'param_groups', 'make_optimizer', 'run145_epochs', 'lr_factor', 'color_noise_on',
            'make_scheduler', 'step_scheduler', 'unwrap', 'checkpoint_state', 'write_last', 'copy_best', 'find_resume',
            'Preempted', 'StopFlag', 'stop_requested', 'check_loss', 'chance_warning', 'ActiveUnits', 'dead_warning',
-           'fmt_time', 'Meter', 'gather_rows', 'validate', 'val_error', 'describe_val', 'make_loss',
+           'fmt_time', 'Meter', 'gather_rows', 'validate', 'val_error', 'describe_val', 'make_loss', 'restart_store',
            'setup_distributed', 'prepare_model', 'configure_kernels', 'MetricsLog', 'make_writer', 'log_scalars',
            'log_histograms', 'fit', 'RunState', 'train_step', 'TrainLoaders', 'RunContext', 'open_run', 'check_finite',
            'log_window', 'checkpoint_if_due', 'train_one_epoch', 'end_epoch', 'early_stopped', 'train_run',
@@ -364,10 +364,19 @@ def make_loss(multilabel:bool) -> nn.Module:
     return nn.BCEWithLogitsLoss() if multilabel else nn.CrossEntropyLoss()
 
 # %% ../nbs/05a_training.ipynb #68fdb2c1
+def restart_store(dist:DistEnv) -> torch_dist.Store|None:
+    """torchrun's own store under a prefix per restart attempt, or None outside an elastic agent. After `--max-restarts`
+    restarts a group, the agent's store still holds the addresses of the dead workers under the default keys; the new ranks
+    often read those, and gloo's connect fails with 'Connection refused' (tests/test_train_ddp.py's restart test failed 4 of 6
+    runs so before, none of 4 after)."""
+    if os.environ.get('TORCHELASTIC_USE_AGENT_STORE') != 'True': return None
+    store = torch_dist.TCPStore(os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), dist.world_size, is_master=False)
+    return torch_dist.PrefixStore(f"alexnet/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+
 def setup_distributed(dist:DistEnv, device:torch.device):
     "Join the process group torchrun described (nccl on CUDA, gloo on CPU) if not already in it."
     if dist.distributed and not torch_dist.is_initialized():
-        torch_dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo', rank=dist.rank, world_size=dist.world_size)
+        torch_dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo', rank=dist.rank, world_size=dist.world_size, store=restart_store(dist))
 
 # %% ../nbs/05a_training.ipynb #b5b75239
 def prepare_model(model:nn.Module, config:Config, device:torch.device, dist:DistEnv) -> nn.Module:

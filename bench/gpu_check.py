@@ -52,12 +52,7 @@ from alexnet.demo import make_demo_dataset
 from alexnet.statistics import ensure_stats
 from alexnet.train import checkpoint_state, make_optimizer, make_scheduler
 
-NETS = {  # name -> AlexNet keyword arguments (as bench/bench_model.py)
-    'paper-torch-lrn': dict(variant='paper', lrn='torch'),
-    'paper-band-lrn': dict(variant='paper', lrn='band'),
-    'paper': dict(variant='paper', lrn='auto'),
-    'torchvision': dict(variant='torchvision', input_convention='pad2'),
-}
+from bench_model import NETS  # noqa: E402  the nets bench/bench_model.py times (name -> AlexNet keyword arguments), one list for both
 ABLATIONS = ('paper-no-lrn',)  # the paper net with its two LRN layers removed: what the LRN costs (--nets)
 MODES = ('fp32', 'tf32', 'bf16', 'bf16+channels_last', 'bf16+channels_last+compile')
 COMPILED_NETS = ('paper', 'torchvision')  # under a model compile every LRN implementation becomes the same inlined loop
