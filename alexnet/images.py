@@ -122,7 +122,8 @@ def load_resized(src, # path or bytes of an image file, or an (H,W[,C]) uint8 ar
     "Decode `src` (by content) and return the (size, size, 3) uint8 centre crop and facts about the source (mode, format, w, h)."
     if isinstance(src, np.ndarray): img, data = Image.fromarray(src), None
     else:
-        data = src if isinstance(src, (bytes, bytearray)) else Path(src).read_bytes()
+        try: data = src if isinstance(src, (bytes, bytearray)) else Path(src).read_bytes()
+        except OSError as e: raise UndecodableImage(f"unreadable: {e.strerror or e}") from None  # vanished, a broken link, no permission
         img = open_image(data)
     info = dict(mode=img.mode, format=img.format or 'array', w=img.size[0], h=img.size[1])
     if fast and img.format == 'JPEG': return fast_resize_crop(img, data, size), info

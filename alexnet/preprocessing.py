@@ -58,9 +58,9 @@ def _prepare_one(item:tuple[str, int], # (file relative to root, label)
     name, label = item
     split, _, i = name.partition('/')
     src = _ARRAYS[split][int(i)] if split in _ARRAYS else root/name
-    if isinstance(src, Path) and not src.exists(): return None, dict(reason='broken link: its target does not exist' if src.is_symlink() else 'file vanished')
     try: a, info = load_resized(src, size)
-    except UndecodableImage as e: return None, dict(reason=str(e))
+    except UndecodableImage as e:  # one more stat, on failures only: name a broken link as such
+        return None, dict(reason='broken link: its target does not exist' if isinstance(src, Path) and src.is_symlink() and not src.exists() else str(e))
     payload = np.ascontiguousarray(a.transpose(2, 0, 1)).tobytes() if fmt == 'raw' else _jpeg_bytes(Image.fromarray(a), quality)
     return payload, info
 
@@ -156,29 +156,33 @@ def _shard_checksum(bin_file:Path, labels:list) -> str:
     return h.hexdigest()
 
 def _split_damage(d:Path, # a split folder of a complete store
-                  n_shards:int, checksums:bool) -> list[str]:
-    "The damaged files of one split, each with what is wrong."
+                  n_shards:int, checksums:bool) -> dict[str, str]:
+    "The damaged files of one split (relative to the store) -> what is wrong with each."
     try:
         with np.load(d/'index.npz') as z: shard, end = z['shard'], z['start'] + z['length']
-    except (OSError, ValueError, KeyError): return [f"{d.name}/index.npz: missing or unreadable"]
+    except (OSError, ValueError, KeyError): return {f"{d.name}/index.npz": "missing or unreadable"}
     want = np.zeros(n_shards, np.int64); np.maximum.at(want, shard, end)
-    bad = []
+    bad = {}
     for k, n in enumerate(want.tolist()):
         f = d/f'{k:05d}.bin'
         have = f.stat().st_size if f.exists() else None
-        if have != n: bad.append(f"{d.name}/{f.name}: {'missing' if have is None else f'{have} bytes'}, its index says {n}")
+        if have != n: bad[f"{d.name}/{f.name}"] = f"{'missing' if have is None else f'{have} bytes'}, its index says {n}"
         elif checksums:
             try: meta = json.loads(f.with_suffix('.json').read_text())
-            except (OSError, ValueError): bad.append(f"{d.name}/{f.name}: its record {f.stem}.json is missing or unreadable"); continue
-            if _shard_checksum(f, meta['labels']) != meta['sha256']: bad.append(f"{d.name}/{f.name}: checksum differs from the one recorded")
+            except (OSError, ValueError): bad[f"{d.name}/{f.name}"] = f"its record {f.stem}.json is missing or unreadable"; continue
+            if _shard_checksum(f, meta['labels']) != meta['sha256']: bad[f"{d.name}/{f.name}"] = "checksum differs from the one recorded"
     return bad
 
 def damaged_shards(out:Path, # a complete store's folder
                    manifest:dict, # its manifest
                    checksums:bool=False, # also recompute every shard's sha256 (reads the whole store); else one stat per shard
-                  ) -> list[str]:
-    "What is damaged in a complete store ('train/00003.bin: 1200 bytes, its index says 4096'); [] when every shard is whole."
-    return [b for s, v in manifest['splits'].items() for b in _split_damage(Path(out)/s, v['shards'], checksums)]
+                  ) -> dict[str, str]:
+    "What is damaged in a complete store, file -> problem ({'train/00003.bin': '1200 bytes, its index says 4096'}); {} when every shard is whole."
+    return {f: why for s, v in manifest['splits'].items() for f, why in _split_damage(Path(out)/s, v['shards'], checksums).items()}
+
+def _damage_text(bad:dict, most:int=3) -> str:
+    "The first `most` damaged files with their problems, one string."
+    return '; '.join(f"{f}: {why}" for f, why in list(bad.items())[:most]) + (f" (and {len(bad) - most} more)" if len(bad) > most else '')
 
 # %% ../nbs/01_preprocessing.ipynb #1d114481
 def _plan(listing:Listing, out:Path, shard_size:int) -> list[tuple[str, int, list]]:
@@ -246,10 +250,10 @@ def prepare(source:str, # a key of SOURCES: demo | imagenet2012 | ...
         have = {'limit': 0, **m['params']} if m and m.get('complete') else {}  # stores from before `limit` existed are full ones
         if have and {k: have.get(k) for k in want} == want and format in ('auto', m['format']):
             bad = damaged_shards(out, m, checksums=verify)
-            if not quiet: print(f"prepare: {rel(out)}: " + (f"{len(bad)} damaged, rewriting: {'; '.join(bad[:3])}" if bad else
+            if not quiet: print(f"prepare: {rel(out)}: " + (f"{len(bad)} damaged, rewriting: {_damage_text(bad)}" if bad else
                                                             f"complete{', every checksum verified' if verify else ''}"), flush=True)
             if not bad: return out
-            for b in bad: (out/b.split(':')[0]).with_suffix('.json').unlink(missing_ok=True)  # its record gone: _plan rewrites the shard
+            for f in bad: (out/f).with_suffix('.json').unlink(missing_ok=True)  # its record gone: _plan rewrites the shard (index.npz: _write_manifest does)
         listing = limit_listing(list_source(source, root, download), limit)
         n = sum(len(v) for v in listing.splits.values())
         params = dict(want, format=format if format != 'auto' else 'raw' if n <= RAW_MAX_IMAGES else 'jpeg', listing=listing.digest())
@@ -436,7 +440,7 @@ def open_store(path:str|os.PathLike) -> Store:
     if m.get('format_version') != STORE_VERSION:
         raise IncompleteStore(f"prepared={str(path)!r} has store format {m.get('format_version')}, this code reads {STORE_VERSION}: prepare it again")
     if bad := damaged_shards(path, m):
-        raise DamagedStore(f"prepared={str(path)!r} is damaged: {bad[0]}{f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}; run the same "
+        raise DamagedStore(f"prepared={str(path)!r} is damaged: {_damage_text(bad, 1)}; run the same "
                            "prepare again (python -m alexnet.preprocessing, or the run itself with its raw data at hand): it rewrites only what is damaged")
     return Store(path, m)
 
@@ -494,9 +498,11 @@ def ensure_prepared(config:Config) -> Store:
         raise ConfigError(f"prepared={config.prepared!r} holds a store of {m.get('size')}x{m.get('size')} images"
                           f"{' limited to ' + str(m['limit']) + ' per split' if m.get('limit') else ''} but image_size={config.image_size}; "
                           "set prepared to another folder")
-    damaged = bool(m and m.get('complete') and damaged_shards(out, m))  # rewritten from the raw data when it is at hand; else open_store names the damage
-    if not (m and m.get('complete')) or (damaged and (config.dataset == 'demo' or root.exists())):
-        prepare(config.dataset, _raw_root(config, root), out, workers=config.workers, size=config.image_size, download=config.download)
+    if m and m.get('complete'):
+        try: return open_store(out)
+        except DamagedStore:  # rewritten from the raw data when it is at hand; else the run stops with open_store's message
+            if not (config.dataset == 'demo' or root.exists()): raise
+    prepare(config.dataset, _raw_root(config, root), out, workers=config.workers, size=config.image_size, download=config.download)
     return open_store(out)
 
 # %% ../nbs/01_preprocessing.ipynb #15e52cd8
