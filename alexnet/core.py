@@ -16,6 +16,7 @@ import random
 import resource
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,10 @@ from typing import Any
 # %% auto #0
 __all__ = ['VARIANTS', 'CHOICES', 'BOUNDS', 'PATH_FIELDS', 'ConfigError', 'check_choice', 'project_root', 'resolve_path', 'rel',
            'Variant', 'native_input_size', 'check_range', 'Config', 'read_yaml', 'task_names', 'task_defaults',
-           'load_config', 'given', 'parameters_cell', 'save_config', 'checkpoint_config', 'limit_indices', 'set_seed',
-           'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device', 'reuse_freed_memory', 'git_sha',
-           'provenance', 'file_checksum', 'atomic_write_text', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'in_notebook_test', 'save_figure']
+           'follow_crop', 'load_config', 'given', 'parameters_cell', 'save_config', 'checkpoint_config',
+           'limit_indices', 'set_seed', 'derive_seed', 'make_generator', 'DistEnv', 'dist_env', 'get_device',
+           'reuse_freed_memory', 'git_sha', 'provenance', 'file_checksum', 'atomic_write_text', 'CheckpointError',
+           'save_checkpoint', 'load_checkpoint', 'in_notebook_test', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #77fea8e1
 import numpy as np
@@ -267,11 +268,33 @@ def task_defaults(task:str, # a task name ('' = none)
     return {**read_yaml(f'configs/tasks/{task}.yaml', 'task file'), 'task': task}
 
 # %% ../nbs/00_core.ipynb #1b7aeb0e
+def follow_crop(preset:dict, # a task preset (`task_defaults`), {} for none
+                given:dict, # what is given on top of it: the YAML file's keys, then the overrides
+               ) -> dict:
+    """The preset's values that must follow a given `crop` too large for the preset's images: `image_size` (at the preset's
+    image/crop ratio), `prepared` (a store folder named for that size), `variant` (the one with the same towers that takes
+    that crop) and `upsample_to` 0. Nothing when the preset's images hold the crop, or for a key that is given itself."""
+    p = {**Config().to_dict(), **preset}
+    crop = given.get('crop')
+    if not preset or not isinstance(crop, int) or crop <= p['image_size']: return {}
+    size = given.get('image_size') or math.ceil(crop * p['image_size'] / p['crop'])
+    fit = [n for n, v in VARIANTS.items() if v.input_side == crop and v.towers == VARIANTS[p['variant']].towers]
+    follow = dict(image_size=size, prepared=f"{p['prepared']}-{size}")
+    if VARIANTS[p['variant']].input_side != crop and fit: follow['variant'] = fit[0]
+    if p['upsample_to']: follow['upsample_to'] = 0
+    return {k: v for k, v in follow.items() if k not in given}
+
 def load_config(path:str|os.PathLike|None=None, # YAML file (relative to the project root), or None for the defaults
                 **overrides) -> Config:
-    "Config from the task preset (if a `task` is named), then a YAML file, then keyword overrides, validated."
+    """Config from the task preset (if a `task` is named), then a YAML file, then keyword overrides, validated. A given `crop`
+    larger than the preset's images brings the sizes and variant that follow from it (`follow_crop`, with a warning)."""
     d = {**(read_yaml(path) if path is not None else {}), **overrides}
-    return Config.from_dict({**task_defaults(d.get('task', '')), **d})
+    preset = task_defaults(d.get('task', ''))
+    follow = follow_crop(preset, d)
+    if follow:
+        warnings.warn(f"crop={d['crop']} is larger than image_size={preset['image_size']} of task {d['task']}, so "
+                      f"{', '.join(f'{k}={v!r}' for k, v in follow.items())} follow from it (give them to choose otherwise)", stacklevel=2)
+    return Config.from_dict({**preset, **follow, **d})
 
 # %% ../nbs/00_core.ipynb #04139ecd
 def given(params:dict, # parameter values, e.g. a notebook's parameters (None = not given)

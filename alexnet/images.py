@@ -20,8 +20,6 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image
 from torchvision.io import ImageReadMode, decode_jpeg
 
-from .core import reuse_freed_memory
-
 # %% auto #0
 __all__ = ['DRAFT_MIN_SIDE', 'CHUNK_MAX', 'decode_jpeg_rgb', 'UndecodableImage', 'to_rgb', 'open_image', 'resize_geometry',
            'reference_resize_crop', 'fast_resize_crop', 'load_resized']
@@ -165,7 +163,6 @@ def _results(items, work, workers:int, arrays:dict,
              n:int, # how many items (sets the chunk size)
             ):
     "`work(item)` for every item in order, in `workers` processes (in this process when workers <= 1)."
-    reuse_freed_memory()  # decoding allocates and frees image-sized buffers per image; workers inherit it
     if workers <= 1:
         _ARRAYS.clear(); _ARRAYS.update(arrays)
         try: yield from map(work, items)

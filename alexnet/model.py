@@ -5,6 +5,7 @@
 # %% ../nbs/04_model.ipynb #5bdb5acb
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
@@ -12,8 +13,9 @@ import warnings
 from collections import OrderedDict
 
 # %% auto #0
-__all__ = ['FUSED_LRN_FAILED', 'LRN_IMPLS', 'CONNECTIVITY', 'BIAS_ONE', 'local_response_norm', 'LRN', 'SpatialResponseNorm',
-           'NonInvertedDropout', 'CeilPad', 'MaxPool', 'init_paper_', 'Towers', 'AlexNet', 'build_model', 'layer_table']
+__all__ = ['CONNECTIVITY', 'BIAS_ONE', 'FUSED_LRN_FAILED', 'LRN_IMPLS', 'init_paper_', 'Towers', 'AlexNet', 'build_model',
+           'local_response_norm', 'LRN', 'SpatialResponseNorm', 'NonInvertedDropout', 'CeilPad', 'MaxPool',
+           'layer_table']
 
 # %% ../nbs/04_model.ipynb #65b3054f
 import torch
@@ -22,227 +24,6 @@ import torch.nn.functional as F
 import torchvision
 
 from .core import CHOICES, VARIANTS, Config, ConfigError, check_choice, native_input_size, resolve_path
-
-# %% ../nbs/04_model.ipynb #af3d367e
-def _window_matrix(channels:int, # channels in one tower
-                   size:int, # window length (the LRN n)
-                   like:torch.Tensor, # dtype and device of the result
-                  ) -> torch.Tensor:
-    "0/1 (channels, channels) matrix W: W[i, j] = 1 when channel i is in the window of channel j (as `nn.LocalResponseNorm`: size//2 before j, (size-1)//2 after)."
-    i = torch.arange(channels, device=like.device)
-    d = i[:, None] - i[None, :]
-    return ((d >= -(size // 2)) & (d <= (size - 1) // 2)).to(like.dtype)
-
-# %% ../nbs/04_model.ipynb #9174b1a5
-def _window_sum(x:torch.Tensor, # (B, towers, C/towers, H, W) view
-                w:torch.Tensor, # window matrix from `_window_matrix` (or its transpose: the adjoint window)
-                alpha:float=1., # scale of the sums
-                bias:float=0., # added to every scaled sum
-               ) -> torch.Tensor:
-    "bias + alpha·Σ_i x_i·w[i, j] for every channel j of each tower, as one matrix product."
-    B, T, C, H, W = x.shape
-    k = x.new_full((1,), bias)
-    rows = x.permute(0, 3, 4, 1, 2)
-    if rows.is_contiguous():  # channels_last memory: each pixel's channels are a row
-        return torch.addmm(k, rows.reshape(-1, C), w, alpha=alpha).view(B, H, W, T, C).permute(0, 3, 4, 1, 2)
-    planes = x.reshape(B * T, C, H * W)  # contiguous memory: each channel plane is a column (a view; copies other layouts)
-    sums = torch.matmul(w.T, planes).view(B, T, C, H, W)  # (baddbmm would first copy the bias to the output's size)
-    return sums if (alpha, bias) == (1., 0.) else torch.add(k, sums, alpha=alpha)
-
-# %% ../nbs/04_model.ipynb #b2437701
-class _LocalResponseNorm(torch.autograd.Function):
-    "LRN over axis 2 of a (B, towers, C/towers, H, W) view with band-matrix window sums and a hand-written backward."
-    @staticmethod
-    def forward(ctx, x, size, alpha, beta, k):
-        w = _window_matrix(x.shape[2], size, x)
-        scale = _window_sum(x * x, w, alpha / size, k)
-        power = scale.pow(-beta)
-        ctx.save_for_backward(x, scale, power, w)
-        ctx.factor = 2 * beta * alpha / size
-        return x * power
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, scale, power, w = ctx.saved_tensors
-        grad_power = grad * power
-        t = _window_sum((grad_power * x).div_(scale), w.T)
-        return grad_power.addcmul_(x, t, value=-ctx.factor), None, None, None, None
-
-# %% ../nbs/04_model.ipynb #482fb5be
-def _shifted_window_sum(s:torch.Tensor, # a 5-d view with one tower's channels along `dim`
-                        dim:int, # the channel axis
-                        before:int, # channels before each channel in its window
-                        after:int, # channels after it
-                       ) -> torch.Tensor:
-    "Σ of `s` over each channel's window along `dim` (zero beyond the tower), as shifted slices of the padded tensor."
-    C = s.shape[dim]
-    padded = F.pad(s, (0, 0) * (s.dim() - 1 - dim) + (before, after))
-    return sum(padded.narrow(dim, i, C) for i in range(before + after + 1))
-
-def _inverse_power(s:torch.Tensor, beta:float) -> torch.Tensor:
-    "s^(−β); for the paper's β = 0.75 as rsqrt(s·√s), which compiles to vector instructions."
-    return torch.rsqrt(s * torch.sqrt(s)) if beta == 0.75 else s.pow(-beta)
-
-def _wide(x:torch.Tensor) -> torch.Tensor:
-    "`x` in at least fp32 (bf16/fp16 activations are computed on in fp32; fp64 stays fp64)."
-    return x.to(torch.promote_types(x.dtype, torch.float32))
-
-def _lrn_forward(x, dim:int, size:int, alpha:float, beta:float, k:float, dtype:torch.dtype):
-    "LRN output along `dim` in `dtype`, and the denominators s = k + α/n·Σ x² that the backward needs; `x` already `_wide`."
-    s = _shifted_window_sum(x * x, dim, size // 2, (size - 1) // 2) * (alpha / size) + k
-    return (x * _inverse_power(s, beta)).to(dtype), s
-
-def _lrn_backward(x, y, s, grad, dim:int, size:int, alpha:float, beta:float):
-    "∂L/∂x from the input x, output y, denominators s and the output gradient (y and grad already `_wide`; the adjoint window is the mirrored one)."
-    t = _shifted_window_sum(grad * y / s, dim, (size - 1) // 2, size // 2)
-    return (grad * _inverse_power(s, beta) - (2 * beta * alpha / size) * _wide(x) * t).to(x.dtype)
-
-# %% ../nbs/04_model.ipynb #0295717b
-@functools.cache
-def _compiled(fn):
-    "`fn` compiled once: the batch dimension symbolic (marked by `_static_but_batch`), every other dimension a constant."
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)  # a kernel per (layer shape, window, dtype, layout)
-    if not torch.cuda.is_available():  # CPU kernels need no CUDA; its "no CUDA runtime found" notice would only confuse
-        logging.getLogger('torch.utils.cpp_extension').setLevel(logging.ERROR)
-    return torch.compile(fn, dynamic=True)
-
-def _static_but_batch(*tensors):
-    "The tensors detached (the kernels see data only: the autograd.Function does the graph), every dimension but the first marked constant."
-    tensors = tuple(t.detach() for t in tensors)
-    for t in tensors:
-        for d in range(1, t.dim()): torch._dynamo.mark_static(t, d)
-    return tensors
-
-class _FusedLocalResponseNorm(torch.autograd.Function):
-    "LRN along axis `dim` of a contiguous 5-d view as two compiled loops: forward, and the hand-written backward."
-    @staticmethod
-    def forward(ctx, x, dim, size, alpha, beta, k):
-        with torch.autocast(x.device.type, enabled=False):  # it picks its own precisions
-            # widened before the compiled loop: its window reads bf16 neighbours far slower than fp32 ones on this CPU
-            y, s = _compiled(_lrn_forward)(*_static_but_batch(_wide(x)), dim, size, alpha, beta, k, x.dtype)
-        ctx.save_for_backward(x, y, s)
-        ctx.constants = (dim, size, alpha, beta)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y, s = ctx.saved_tensors
-        with torch.autocast(grad.device.type, enabled=False):  # windowed operands widened first, as in the forward
-            dx = _compiled(_lrn_backward)(*_static_but_batch(x, _wide(y), s, _wide(grad.contiguous())), *ctx.constants)
-        return dx, None, None, None, None, None
-
-def _fused_local_response_norm(x:torch.Tensor, size:int, alpha:float, beta:float, k:float, towers:int) -> torch.Tensor:
-    "The fused LRN on a view in which each pixel's tower channels are adjacent when `x` is `channels_last`, each channel plane otherwise."
-    B, C, H, W = x.shape
-    if x.is_contiguous(): return _FusedLocalResponseNorm.apply(x.view(B, towers, C // towers, H, W), 2, size, alpha, beta, k).view(B, C, H, W)
-    rows = x.contiguous(memory_format=torch.channels_last).view(B, towers, C // towers, H, W).permute(0, 3, 4, 1, 2)  # (B, H, W, towers, C/towers)
-    return _FusedLocalResponseNorm.apply(rows, 4, size, alpha, beta, k).permute(0, 3, 4, 1, 2).view(B, C, H, W)
-
-# %% ../nbs/04_model.ipynb #40cf524e
-FUSED_LRN_FAILED = set()  # device types on which torch.compile could not build the fused kernels (`auto` then uses band)
-
-def _fused_failed(kind:str, # device type
-                  error:Exception):
-    "Remember that the fused kernels cannot be built on `kind` (no C++ compiler on CPU, no Triton on GPU), and warn once."
-    FUSED_LRN_FAILED.add(kind)
-    warnings.warn(stacklevel=2, message=f"LRN: torch.compile cannot build the fused kernels on {kind} ({type(error).__name__}: {str(error)[:200]}); "
-                  "using the band-matrix LRN (same numbers, slower)")
-
-# %% ../nbs/04_model.ipynb #9b0830cd
-LRN_IMPLS = ('auto', 'fused', 'band', 'torch')
-
-def local_response_norm(x:torch.Tensor, # (B, C, H, W) activations
-                        size:int=5, # n: channels in the window
-                        alpha:float=1e-4, # α, applied as α/n (2012 code, PyTorch)
-                        beta:float=0.75, # β
-                        k:float=2., # k
-                        towers:int=1, # normalise within each of this many equal channel groups
-                        impl:str='auto', # auto (fused where torch.compile works, else band) | fused | band | torch (F.local_response_norm)
-                       ) -> torch.Tensor:
-    "`F.local_response_norm` applied within each tower, computed by `impl`."
-    check_choice('impl', impl, LRN_IMPLS)
-    B, C, H, W = x.shape
-    if impl == 'torch':
-        return F.local_response_norm(x.reshape(B * towers, C // towers, H, W), size, alpha, beta, k).reshape(B, C, H, W)
-    view = x.view(B, towers, C // towers, H, W)
-    if torch.compiler.is_compiling(): return _lrn_forward(_wide(view), 2, size, alpha, beta, k, x.dtype)[0].view(B, C, H, W)  # the caller's compile fuses it
-    if impl == 'fused': return _fused_local_response_norm(x, size, alpha, beta, k, towers)
-    if impl == 'auto' and x.device.type not in FUSED_LRN_FAILED:
-        try: return _fused_local_response_norm(x, size, alpha, beta, k, towers)
-        except Exception as e: _fused_failed(x.device.type, e)  # a missing compiler shows up as one of many backend exception types
-    return _LocalResponseNorm.apply(view, size, alpha, beta, k).view(B, C, H, W)
-
-# %% ../nbs/04_model.ipynb #e5467be2
-class LRN(nn.Module):
-    "Cross-channel local response normalisation [P §3.3] within each tower (`local_response_norm`)."
-    def __init__(self, size:int=5, alpha:float=1e-4, beta:float=0.75, k:float=2.,
-                 towers:int=2, # channel groups normalised separately (2 = the paper's two GPUs)
-                 impl:str='auto', # auto | fused | band | torch: see `local_response_norm`
-                ):
-        super().__init__()
-        self.size, self.alpha, self.beta, self.k, self.towers = size, alpha, beta, k, towers
-        self.impl = check_choice('lrn', impl, LRN_IMPLS)
-
-    def forward(self, x): return local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.towers, self.impl)
-
-    def extra_repr(self): return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}, towers={self.towers}, impl={self.impl!r}"
-
-# %% ../nbs/04_model.ipynb #239ea640
-class SpatialResponseNorm(nn.Module):
-    "cuda-convnet's same-map response normalisation: a / (k + scale·mean_{size×size}(a²))^pow, zero padded."
-    def __init__(self, size:int=5, scale:float=1e-3, pow:float=0.75, k:float=1.):
-        super().__init__()
-        self.size, self.scale, self.pow, self.k = size, scale, pow, k
-
-    def forward(self, x):
-        mean_sq = F.avg_pool2d(x * x, self.size, 1, self.size // 2, count_include_pad=True)
-        return x * (self.k + self.scale * mean_sq).pow(-self.pow)
-
-    def extra_repr(self): return f"{self.size}, scale={self.scale}, pow={self.pow}, k={self.k}"
-
-# %% ../nbs/04_model.ipynb #fe7b876c
-class NonInvertedDropout(nn.Dropout):
-    "Dropout as in the 2012 code and [P §4.2]: zero with probability p while training, multiply by 1-p at test time."
-    def forward(self, x):
-        if self.training: return x * torch.empty_like(x).bernoulli_(1 - self.p)
-        return x * (1 - self.p)
-
-# %% ../nbs/04_model.ipynb #efa23784
-class CeilPad(nn.Module):
-    "Zero-pad right/bottom so a `kernel`/`stride` conv yields cuda-convnet's `1 + ceil((n - kernel)/stride)` outputs."
-    def __init__(self, kernel:int=11, stride:int=4):
-        super().__init__()
-        self.kernel, self.stride = kernel, stride
-
-    def forward(self, x):
-        h, w = x.shape[-2:]
-        return F.pad(x, (0, -(w - self.kernel) % self.stride, 0, -(h - self.kernel) % self.stride))
-
-# %% ../nbs/04_model.ipynb #c98e86f2
-class _ChannelsLastMaxPool(torch.autograd.Function):
-    "2-d max-pooling of a contiguous CPU tensor: forward in channels_last memory, backward (PyTorch's kernel, same indices) in the input's."
-    @staticmethod
-    def forward(ctx, x, kernel, stride):
-        out, indices = F.max_pool2d(x.contiguous(memory_format=torch.channels_last), kernel, stride, return_indices=True)
-        indices = indices.contiguous()
-        ctx.save_for_backward(x, indices)
-        ctx.kernel, ctx.stride = kernel, stride
-        return out.contiguous()
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, indices = ctx.saved_tensors
-        k, s = ctx.kernel, ctx.stride
-        return torch.ops.aten.max_pool2d_with_indices_backward(grad.contiguous(), x, [k, k], [s, s], [0, 0], [1, 1], False, indices), None, None
-
-class MaxPool(nn.MaxPool2d):
-    "`nn.MaxPool2d(kernel, stride)`, computed in the faster layout for each direction on CPU (same outputs, indices and gradients)."
-    def __init__(self, kernel:int=3, stride:int=2): super().__init__(kernel, stride)
-
-    def forward(self, x):
-        if x.device.type != 'cpu' or x.dim() != 4 or not x.is_contiguous() or torch.compiler.is_compiling(): return super().forward(x)
-        if torch.is_grad_enabled() and x.requires_grad: return _ChannelsLastMaxPool.apply(x, self.kernel_size, self.stride)
-        return super().forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
 # %% ../nbs/04_model.ipynb #d7b8636b
 CONNECTIVITY = dict(conv1='image', conv2='grouped', conv3='cross', conv4='grouped', conv5='grouped',
@@ -431,6 +212,237 @@ def build_model(config:Config, # uses variant, input_convention, dropout, dropou
     n = config.num_classes or num_classes
     if not n: raise ConfigError("num_classes: config.num_classes is 0 and no class count was given; pass the number of classes in the data")
     return AlexNet(config.variant, n, config.input_convention, config.dropout, config.dropout_form, upsample_to=config.upsample_to)
+
+# %% ../nbs/04_model.ipynb #af3d367e
+def _window_matrix(channels:int, # channels in one tower
+                   size:int, # window length (the LRN n)
+                   like:torch.Tensor, # dtype and device of the result
+                  ) -> torch.Tensor:
+    "0/1 (channels, channels) matrix W: W[i, j] = 1 when channel i is in the window of channel j (as `nn.LocalResponseNorm`: size//2 before j, (size-1)//2 after)."
+    i = torch.arange(channels, device=like.device)
+    d = i[:, None] - i[None, :]
+    return ((d >= -(size // 2)) & (d <= (size - 1) // 2)).to(like.dtype)
+
+# %% ../nbs/04_model.ipynb #9174b1a5
+def _window_sum(x:torch.Tensor, # (B, towers, C/towers, H, W) view
+                w:torch.Tensor, # window matrix from `_window_matrix` (or its transpose: the adjoint window)
+                alpha:float=1., # scale of the sums
+                bias:float=0., # added to every scaled sum
+               ) -> torch.Tensor:
+    "bias + alpha·Σ_i x_i·w[i, j] for every channel j of each tower, as one matrix product."
+    B, T, C, H, W = x.shape
+    k = x.new_full((1,), bias)
+    rows = x.permute(0, 3, 4, 1, 2)
+    if rows.is_contiguous():  # channels_last memory: each pixel's channels are a row
+        return torch.addmm(k, rows.reshape(-1, C), w, alpha=alpha).view(B, H, W, T, C).permute(0, 3, 4, 1, 2)
+    planes = x.reshape(B * T, C, H * W)  # contiguous memory: each channel plane is a column (a view; copies other layouts)
+    sums = torch.matmul(w.T, planes).view(B, T, C, H, W)  # (baddbmm would first copy the bias to the output's size)
+    return sums if (alpha, bias) == (1., 0.) else torch.add(k, sums, alpha=alpha)
+
+# %% ../nbs/04_model.ipynb #b2437701
+class _LocalResponseNorm(torch.autograd.Function):
+    "LRN over axis 2 of a (B, towers, C/towers, H, W) view with band-matrix window sums and a hand-written backward."
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        w = _window_matrix(x.shape[2], size, x)
+        scale = _window_sum(x * x, w, alpha / size, k)
+        power = scale.pow(-beta)
+        ctx.save_for_backward(x, scale, power, w)
+        ctx.factor = 2 * beta * alpha / size
+        return x * power
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, scale, power, w = ctx.saved_tensors
+        grad_power = grad * power
+        t = _window_sum((grad_power * x).div_(scale), w.T)
+        return grad_power.addcmul_(x, t, value=-ctx.factor), None, None, None, None
+
+# %% ../nbs/04_model.ipynb #482fb5be
+def _shifted_window_sum(s:torch.Tensor, # a 5-d view with one tower's channels along `dim`
+                        dim:int, # the channel axis
+                        before:int, # channels before each channel in its window
+                        after:int, # channels after it
+                       ) -> torch.Tensor:
+    "Σ of `s` over each channel's window along `dim` (zero beyond the tower), as shifted slices of the padded tensor."
+    C = s.shape[dim]
+    padded = F.pad(s, (0, 0) * (s.dim() - 1 - dim) + (before, after))
+    return sum(padded.narrow(dim, i, C) for i in range(before + after + 1))
+
+def _inverse_power(s:torch.Tensor, beta:float) -> torch.Tensor:
+    "s^(−β); for the paper's β = 0.75 as rsqrt(s·√s), which compiles to vector instructions."
+    return torch.rsqrt(s * torch.sqrt(s)) if beta == 0.75 else s.pow(-beta)
+
+def _wide(x:torch.Tensor) -> torch.Tensor:
+    "`x` in at least fp32 (bf16/fp16 activations are computed on in fp32; fp64 stays fp64)."
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+def _lrn_forward(x, dim:int, size:int, alpha:float, beta:float, k:float, dtype:torch.dtype):
+    "LRN output along `dim` in `dtype`, and the denominators s = k + α/n·Σ x² that the backward needs; `x` already `_wide`."
+    s = _shifted_window_sum(x * x, dim, size // 2, (size - 1) // 2) * (alpha / size) + k
+    return (x * _inverse_power(s, beta)).to(dtype), s
+
+def _lrn_backward(x, y, s, grad, dim:int, size:int, alpha:float, beta:float):
+    "∂L/∂x from the input x, output y, denominators s and the output gradient (y and grad already `_wide`; the adjoint window is the mirrored one)."
+    t = _shifted_window_sum(grad * y / s, dim, (size - 1) // 2, size // 2)
+    return (grad * _inverse_power(s, beta) - (2 * beta * alpha / size) * _wide(x) * t).to(x.dtype)
+
+# %% ../nbs/04_model.ipynb #0295717b
+@contextlib.contextmanager
+def _kernel_call_settings():
+    """What the fused kernels need while they are called (and built), for those calls only: room in dynamo's recompile limit for
+    a kernel per (layer shape, window, dtype, layout), and, without CUDA, no "no CUDA runtime found" notice from the C++ builder."""
+    log = logging.getLogger('torch.utils.cpp_extension'); level = log.level
+    if not torch.cuda.is_available(): log.setLevel(logging.ERROR)
+    try:
+        with torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 64)): yield
+    finally: log.setLevel(level)
+
+@functools.cache
+def _compiled(fn):
+    "`fn` compiled once (the batch dimension symbolic, marked by `_static_but_batch`, every other dimension a constant), called under `_kernel_call_settings`."
+    kernel = torch.compile(fn, dynamic=True)
+    def call(*args):
+        with _kernel_call_settings(): return kernel(*args)
+    return call
+
+def _static_but_batch(*tensors):
+    "The tensors detached (the kernels see data only: the autograd.Function does the graph), every dimension but the first marked constant."
+    tensors = tuple(t.detach() for t in tensors)
+    for t in tensors:
+        for d in range(1, t.dim()): torch._dynamo.mark_static(t, d)
+    return tensors
+
+class _FusedLocalResponseNorm(torch.autograd.Function):
+    "LRN along axis `dim` of a contiguous 5-d view as two compiled loops: forward, and the hand-written backward."
+    @staticmethod
+    def forward(ctx, x, dim, size, alpha, beta, k):
+        with torch.autocast(x.device.type, enabled=False):  # it picks its own precisions
+            # widened before the compiled loop: its window reads bf16 neighbours far slower than fp32 ones on this CPU
+            y, s = _compiled(_lrn_forward)(*_static_but_batch(_wide(x)), dim, size, alpha, beta, k, x.dtype)
+        ctx.save_for_backward(x, y, s)
+        ctx.constants = (dim, size, alpha, beta)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, s = ctx.saved_tensors
+        with torch.autocast(grad.device.type, enabled=False):  # windowed operands widened first, as in the forward
+            dx = _compiled(_lrn_backward)(*_static_but_batch(x, _wide(y), s, _wide(grad.contiguous())), *ctx.constants)
+        return dx, None, None, None, None, None
+
+def _fused_local_response_norm(x:torch.Tensor, size:int, alpha:float, beta:float, k:float, towers:int) -> torch.Tensor:
+    "The fused LRN on a view in which each pixel's tower channels are adjacent when `x` is `channels_last`, each channel plane otherwise."
+    B, C, H, W = x.shape
+    if x.is_contiguous(): return _FusedLocalResponseNorm.apply(x.view(B, towers, C // towers, H, W), 2, size, alpha, beta, k).view(B, C, H, W)
+    rows = x.contiguous(memory_format=torch.channels_last).view(B, towers, C // towers, H, W).permute(0, 3, 4, 1, 2)  # (B, H, W, towers, C/towers)
+    return _FusedLocalResponseNorm.apply(rows, 4, size, alpha, beta, k).permute(0, 3, 4, 1, 2).view(B, C, H, W)
+
+# %% ../nbs/04_model.ipynb #40cf524e
+FUSED_LRN_FAILED = set()  # device types on which torch.compile could not build the fused kernels (`auto` then uses band)
+
+def _fused_failed(kind:str, # device type
+                  error:Exception):
+    "Remember that the fused kernels cannot be built on `kind` (no C++ compiler on CPU, no Triton on GPU), and warn once."
+    FUSED_LRN_FAILED.add(kind)
+    warnings.warn(stacklevel=2, message=f"LRN: torch.compile cannot build the fused kernels on {kind} ({type(error).__name__}: {str(error)[:200]}); "
+                  "using the band-matrix LRN (same numbers, slower)")
+
+# %% ../nbs/04_model.ipynb #9b0830cd
+LRN_IMPLS = ('auto', 'fused', 'band', 'torch')
+
+def local_response_norm(x:torch.Tensor, # (B, C, H, W) activations
+                        size:int=5, # n: channels in the window
+                        alpha:float=1e-4, # α, applied as α/n (2012 code, PyTorch)
+                        beta:float=0.75, # β
+                        k:float=2., # k
+                        towers:int=1, # normalise within each of this many equal channel groups
+                        impl:str='auto', # auto (fused where torch.compile works, else band) | fused | band | torch (F.local_response_norm)
+                       ) -> torch.Tensor:
+    "`F.local_response_norm` applied within each tower, computed by `impl`."
+    check_choice('impl', impl, LRN_IMPLS)
+    B, C, H, W = x.shape
+    if impl == 'torch':
+        return F.local_response_norm(x.reshape(B * towers, C // towers, H, W), size, alpha, beta, k).reshape(B, C, H, W)
+    view = x.view(B, towers, C // towers, H, W)
+    if torch.compiler.is_compiling(): return _lrn_forward(_wide(view), 2, size, alpha, beta, k, x.dtype)[0].view(B, C, H, W)  # the caller's compile fuses it
+    if impl == 'fused': return _fused_local_response_norm(x, size, alpha, beta, k, towers)
+    if impl == 'auto' and x.device.type not in FUSED_LRN_FAILED:
+        try: return _fused_local_response_norm(x, size, alpha, beta, k, towers)
+        except Exception as e: _fused_failed(x.device.type, e)  # a missing compiler shows up as one of many backend exception types
+    return _LocalResponseNorm.apply(view, size, alpha, beta, k).view(B, C, H, W)
+
+# %% ../nbs/04_model.ipynb #e5467be2
+class LRN(nn.Module):
+    "Cross-channel local response normalisation [P §3.3] within each tower (`local_response_norm`)."
+    def __init__(self, size:int=5, alpha:float=1e-4, beta:float=0.75, k:float=2.,
+                 towers:int=2, # channel groups normalised separately (2 = the paper's two GPUs)
+                 impl:str='auto', # auto | fused | band | torch: see `local_response_norm`
+                ):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k, self.towers = size, alpha, beta, k, towers
+        self.impl = check_choice('lrn', impl, LRN_IMPLS)
+
+    def forward(self, x): return local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.towers, self.impl)
+
+    def extra_repr(self): return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}, towers={self.towers}, impl={self.impl!r}"
+
+# %% ../nbs/04_model.ipynb #239ea640
+class SpatialResponseNorm(nn.Module):
+    "cuda-convnet's same-map response normalisation: a / (k + scale·mean_{size×size}(a²))^pow, zero padded."
+    def __init__(self, size:int=5, scale:float=1e-3, pow:float=0.75, k:float=1.):
+        super().__init__()
+        self.size, self.scale, self.pow, self.k = size, scale, pow, k
+
+    def forward(self, x):
+        mean_sq = F.avg_pool2d(x * x, self.size, 1, self.size // 2, count_include_pad=True)
+        return x * (self.k + self.scale * mean_sq).pow(-self.pow)
+
+    def extra_repr(self): return f"{self.size}, scale={self.scale}, pow={self.pow}, k={self.k}"
+
+# %% ../nbs/04_model.ipynb #fe7b876c
+class NonInvertedDropout(nn.Dropout):
+    "Dropout as in the 2012 code and [P §4.2]: zero with probability p while training, multiply by 1-p at test time."
+    def forward(self, x):
+        if self.training: return x * torch.empty_like(x).bernoulli_(1 - self.p)
+        return x * (1 - self.p)
+
+# %% ../nbs/04_model.ipynb #efa23784
+class CeilPad(nn.Module):
+    "Zero-pad right/bottom so a `kernel`/`stride` conv yields cuda-convnet's `1 + ceil((n - kernel)/stride)` outputs."
+    def __init__(self, kernel:int=11, stride:int=4):
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        return F.pad(x, (0, -(w - self.kernel) % self.stride, 0, -(h - self.kernel) % self.stride))
+
+# %% ../nbs/04_model.ipynb #c98e86f2
+class _ChannelsLastMaxPool(torch.autograd.Function):
+    "2-d max-pooling of a contiguous CPU tensor: forward in channels_last memory, backward (PyTorch's kernel, same indices) in the input's."
+    @staticmethod
+    def forward(ctx, x, kernel, stride):
+        out, indices = F.max_pool2d(x.contiguous(memory_format=torch.channels_last), kernel, stride, return_indices=True)
+        indices = indices.contiguous()
+        ctx.save_for_backward(x, indices)
+        ctx.kernel, ctx.stride = kernel, stride
+        return out.contiguous()
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, indices = ctx.saved_tensors
+        k, s = ctx.kernel, ctx.stride
+        return torch.ops.aten.max_pool2d_with_indices_backward(grad.contiguous(), x, [k, k], [s, s], [0, 0], [1, 1], False, indices), None, None
+
+class MaxPool(nn.MaxPool2d):
+    "`nn.MaxPool2d(kernel, stride)`, computed in the faster layout for each direction on CPU (same outputs, indices and gradients)."
+    def __init__(self, kernel:int=3, stride:int=2): super().__init__(kernel, stride)
+
+    def forward(self, x):
+        if x.device.type != 'cpu' or x.dim() != 4 or not x.is_contiguous() or torch.compiler.is_compiling(): return super().forward(x)
+        if torch.is_grad_enabled() and x.requires_grad: return _ChannelsLastMaxPool.apply(x, self.kernel_size, self.stride)
+        return super().forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
 # %% ../nbs/04_model.ipynb #914a9398
 def _macs(m:nn.Module, out:torch.Tensor) -> int:

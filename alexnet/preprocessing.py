@@ -32,7 +32,7 @@ from fastcore.docments import docments
 import torch
 from PIL import Image
 
-from .core import Config, ConfigError, atomic_write_text, check_choice, dist_env, limit_indices, rel, resolve_path
+from .core import Config, ConfigError, atomic_write_text, check_choice, dist_env, limit_indices, rel, resolve_path, reuse_freed_memory
 from .images import _ARRAYS, UndecodableImage, _file_lock, _jpeg_bytes, _results, decode_jpeg_rgb, load_resized
 from .demo import make_demo_dataset
 from .sources import SOURCES, Listing, list_source, where_to_put
@@ -522,6 +522,7 @@ def main(argv:list[str]|None=None):
     ap.add_argument('--download', action='store_true', help=doc['download']['docment'])
     ap.add_argument('--verify', action='store_true', help=doc['verify']['docment'])
     a = ap.parse_args(argv)
+    reuse_freed_memory()  # the CLI owns its process: decoding's image-sized buffers are reused, not faulted in afresh (00_core)
     try:
         if a.source == 'demo' and not (Path(a.root)/'DEMO.json').exists(): make_demo_dataset(a.root)
         out = prepare(a.source, a.root, a.out, workers=a.workers, size=a.size, format=a.format, quality=a.quality,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .core import CHOICES, load_config, project_root, resolve_path, task_defaults, task_names
 from .sources import SOURCES, write_source_fixture
+from .tables import run_rows
 
 # %% ../nbs/07_tasks.ipynb #2d4a7703
 def task_loss_metric(dataset:str, # a source name (CHOICES['dataset'])
@@ -56,7 +57,6 @@ def task_run_rows(results_dir:str|Path='results', # folder of <run>/results.json
                  ) -> pd.DataFrame:
     "Our rows, one per protocol: every results.json under `results_dir` with a `task`, or (runs from a config file) a `dataset` that names a task."
     from alexnet.core import read_yaml
-    from alexnet.evaluate import run_rows
     parts = []
     for f in sorted(resolve_path(results_dir).glob('*/results.json')):
         res = json.loads(f.read_text())

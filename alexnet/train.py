@@ -29,7 +29,7 @@ __all__ = ['RUN145', 'REQUEUE_EXIT', 'PROBES', 'TORCHVISION_PROBES', 'DEAD_SHARE
            'make_scheduler', 'step_scheduler', 'unwrap', 'checkpoint_state', 'write_last', 'copy_best', 'find_resume',
            'Preempted', 'StopFlag', 'stop_requested', 'check_loss', 'chance_warning', 'ActiveUnits', 'dead_warning',
            'fmt_time', 'Meter', 'gather_rows', 'validate', 'val_error', 'describe_val', 'make_loss', 'restart_store',
-           'setup_distributed', 'prepare_model', 'configure_kernels', 'MetricsLog', 'make_writer', 'log_scalars',
+           'setup_distributed', 'prepare_model', 'kernel_settings', 'MetricsLog', 'make_writer', 'log_scalars',
            'log_histograms', 'fit', 'RunState', 'train_step', 'TrainLoaders', 'RunContext', 'open_run', 'check_finite',
            'log_window', 'checkpoint_if_due', 'train_one_epoch', 'end_epoch', 'early_stopped', 'train_run',
            'run_outputs', 'finish', 'smoke_run', 'fit_distributed', 'make_parser', 'job_parameters_cell',
@@ -389,14 +389,25 @@ def prepare_model(model:nn.Module, config:Config, device:torch.device, dist:Dist
     return model
 
 # %% ../nbs/05a_training.ipynb #4f51424d
-def configure_kernels(config:Config, # deterministic
-                      device:torch.device):
-    "cuDNN's autotuner on a GPU (fastest kernels, chosen anew in each process), or deterministic kernels everywhere with `config.deterministic`."
-    if config.deterministic:
-        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')  # cuBLAS's reproducible mode; read when its first handle is made
-        torch.use_deterministic_algorithms(True, warn_only=True)  # an op without a deterministic kernel warns instead of stopping the run
-        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
-    elif device.type == 'cuda': torch.backends.cudnn.benchmark = True
+@contextlib.contextmanager
+def kernel_settings(config:Config, # deterministic
+                    device:torch.device): # cuDNN's autotuner only on a GPU
+    """For one run only: cuDNN's autotuner on a GPU (fastest kernels, chosen anew in each process), or deterministic kernels
+    everywhere with `config.deterministic`. These switches are process-wide, so the process's own settings come back after the run."""
+    cudnn, env = torch.backends.cudnn, 'CUBLAS_WORKSPACE_CONFIG'
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+              cudnn.benchmark, cudnn.deterministic, os.environ.get(env))
+    try:
+        if config.deterministic:
+            os.environ.setdefault(env, ':4096:8')  # cuBLAS's reproducible mode; read when its first handle is made
+            torch.use_deterministic_algorithms(True, warn_only=True)  # an op without a deterministic kernel warns instead of stopping the run
+            cudnn.benchmark, cudnn.deterministic = False, True
+        elif device.type == 'cuda': cudnn.benchmark = True
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1]); cudnn.benchmark, cudnn.deterministic = before[2:4]
+        if before[4] is None: os.environ.pop(env, None)
+        else: os.environ[env] = before[4]
 
 # %% ../nbs/05a_training.ipynb #20d08b5f
 class MetricsLog:
@@ -445,7 +456,6 @@ def fit(config:Config, # the run's settings (see the parameters cell / `Config`)
        ) -> dict:
     "Train `config` end to end (resuming from runs/<name>/last.pt if present), or smoke-test it (`fast_dev_run`); return paths and final val metrics."
     config = config.check()
-    reuse_freed_memory()  # every step's big tensors reuse freed memory instead of faulting in fresh pages (00_core)
     return smoke_run(config, log) if config.fast_dev_run else train_run(config, log, store, stats)
 
 # %% ../nbs/05a_training.ipynb #2473f4bc
@@ -559,7 +569,6 @@ def open_run(config:Config, # the run's settings (checked)
     dist = dist_env(); device = get_device(config.device, dist.local_rank); setup_distributed(dist, device)
     say = log if dist.is_main else (lambda *a, **k: None)
     run_dir = config.run_dir; run_dir.mkdir(parents=True, exist_ok=True)
-    configure_kernels(config, device)
     store = store if store is not None else ensure_prepared(config)
     stats = stats if stats is not None else ensure_stats(store, split='train', workers=config.workers)
     train_split = store.split('train'); num_classes = config.num_classes or len(store.classes)
@@ -658,14 +667,15 @@ def train_run(config:Config, # the run's settings (checked)
               store=None, stats=None, # the prepared store and its statistics (default: `ensure_prepared`, `ensure_stats`)
              ) -> dict:
     "The training run of `config` in `config.run_dir` (see `fit`): `open_run`, then per epoch `train_one_epoch` and `end_epoch` (until `early_stopped`), then `finish`."
-    ctx, state = open_run(config, log, store, stats)
-    val = None
-    with StopFlag() as stop, (ctx.writer or contextlib.nullcontext()):
-        for epoch in range(state.epoch, config.epochs):
-            if early_stopped(ctx, state): break
-            train_one_epoch(ctx, state, stop, epoch)
-            val = end_epoch(ctx, state, epoch)
-    return finish(config, ctx.model, val, ctx.run_dir, ctx.stats, ctx.store, ctx.device, ctx.dist, ctx.say)
+    with kernel_settings(config, get_device(config.device, dist_env().local_rank)):
+        ctx, state = open_run(config, log, store, stats)
+        val = None
+        with StopFlag() as stop, (ctx.writer or contextlib.nullcontext()):
+            for epoch in range(state.epoch, config.epochs):
+                if early_stopped(ctx, state): break
+                train_one_epoch(ctx, state, stop, epoch)
+                val = end_epoch(ctx, state, epoch)
+        return finish(config, ctx.model, val, ctx.run_dir, ctx.stats, ctx.store, ctx.device, ctx.dist, ctx.say)
 
 # %% ../nbs/05a_training.ipynb #241ffea3
 def run_outputs(run_dir:Path, results:dict) -> dict:
@@ -713,7 +723,7 @@ def smoke_run(config:Config, # the settings to smoke-test (checked)
                    **{k: v for k, v in val.items() if k != 'n'}, seconds=time.perf_counter() - t0)
     metric = f"mAP {val['mAP']:.1f}%" if 'mAP' in val else f"top-1 err {val['top1']:.1f}%"
     log(f"fast_dev_run ok: task {summary['task']}, {summary['train_batches']} train + {summary['val_batches']} val batches, "
-        f"loss {loss:.2f}, {metric}, {summary['seconds']:.1f} s")
+        f"loss {loss:.2f}, {metric}, {config.variant} net on {config.crop}x{config.crop} crops, {summary['seconds']:.1f} s")
     return summary
 
 # %% ../nbs/05a_training.ipynb #be61c0b2
@@ -771,6 +781,8 @@ def parse_config(argv:list[str]|None=None) -> Config:
 
 def main(argv:list[str]|None=None):
     "CLI entry point (`python -m alexnet.train`, `alexnet-train`, what torchrun launches)."
+    warnings.formatwarning = lambda message, category, *_, **__: f"{category.__name__}: {message}\n"  # the CLI owns its process: a warning is one line,
+    reuse_freed_memory()  # and every step's big tensors reuse freed memory instead of faulting in fresh pages (00_core)
     try: fit(parse_config(argv), log=lambda *a: print(*a, flush=True))  # progress lines reach a pipe or a job log at once
     except Preempted: sys.exit(REQUEUE_EXIT)
     except (ConfigError, CheckpointError) as e: sys.exit(f"error: {e}")  # a wrong setting, absent data, a full disk: the message, not a traceback

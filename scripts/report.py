@@ -1,4 +1,4 @@
-"""`make report`: re-execute the chapters 01 -> 07 (04a and 05a in their places) and the front page headless with papermill for one config, in order,
+"""`make report`: re-execute the chapters 01 -> 07 (00a-00c, 04a, 05a and 06a-06c in their places) and the front page headless with papermill for one config, in order,
 each stage reading what the previous one wrote, then refresh README.md.
 
     python scripts/report.py --config configs/demo.yaml                 # the committed report
@@ -24,7 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ['00a_images', '00b_demo', '00c_sources', '01_preprocessing', '02_statistics', '03_augmentation', '04_model', '04a_metrics',
-            '05a_training', '05_train', '06a_evaluation', '06_evaluate', '07_tasks', 'index']
+            '05a_training', '05_train', '06a_evaluation', '06b_tables', '06c_figures', '06_evaluate', '07_tasks', 'index']
 DEFAULT_CONFIG = 'configs/demo.yaml'
 
 

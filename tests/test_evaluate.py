@@ -1,4 +1,4 @@
-"End-to-end checks of alexnet.evaluate outside the notebook: the quoted-results file, the bench script, the API and the CLI."
+"End-to-end checks of alexnet.evaluate and alexnet.tables outside the notebooks: the quoted-results file, the bench script, the API and the CLI."
 import json
 import re
 import subprocess
@@ -10,11 +10,12 @@ import torch
 from sklearn.metrics import average_precision_score, f1_score
 
 from alexnet.core import Config, save_checkpoint, task_defaults
-from alexnet.evaluate import TABLE_COLUMNS, evaluate_checkpoint, quoted_results, results_table, run_rows
+from alexnet.evaluate import evaluate_checkpoint
 from alexnet.metrics import macro_f1, mean_average_precision, predict, topk_errors
 from alexnet.model import build_model
 from alexnet.preprocessing import ensure_prepared
 from alexnet.sources import write_source_fixture
+from alexnet.tables import TABLE_COLUMNS, quoted_results, results_table, run_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 

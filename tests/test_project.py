@@ -35,7 +35,8 @@ def test_nbdev_clean_keeps_the_papermill_parameters_tag(tmp_path):
 def test_every_notebook_exports_its_module():
     expected = {'00_core': 'core', '00a_images': 'images', '00b_demo': 'demo', '00c_sources': 'sources',
                 '01_preprocessing': 'preprocessing', '02_statistics': 'statistics', '03_augmentation': 'augmentation',
-                '04_model': 'model', '04a_metrics': 'metrics', '05a_training': 'train', '06a_evaluation': 'evaluate', '07_tasks': 'tasks'}
+                '04_model': 'model', '04a_metrics': 'metrics', '05a_training': 'train', '06a_evaluation': 'evaluate',
+                '06b_tables': 'tables', '06c_figures': 'figures', '07_tasks': 'tasks'}
     for nb, mod in expected.items():
         src = (ROOT/'nbs'/f'{nb}.ipynb').read_text()
         assert f'#| default_exp {mod}' in src, f'nbs/{nb}.ipynb does not export alexnet/{mod}.py'

@@ -47,8 +47,14 @@ def smoke_runs(module_tmp):
         t0 = time.time(); p = train_cli('--task', task, '--data_root', root, '--fast_dev_run', 'true')
         return p, time.time() - t0
 
-    with ThreadPoolExecutor(2) as pool: done = dict(zip(TASKS, pool.map(run, TASKS)))
-    return done, before
+    def run_at_224():  # a given crop wins over the preset's 32 (its sizes and variant follow: `follow_crop`)
+        root = write_fixture('cifar10', base/'cifar10-224')
+        return train_cli('--task', 'cifar10', '--crop', 224, '--data_root', root, '--fast_dev_run', 'true'), 0.
+
+    with ThreadPoolExecutor(2) as pool:
+        at_224 = pool.submit(run_at_224)
+        done = dict(zip(TASKS, pool.map(run, TASKS)))
+    return {**done, 'cifar10 --crop 224': at_224.result()}, before
 
 
 @pytest.mark.parametrize('task', TASKS)
@@ -64,18 +70,28 @@ def test_fast_dev_run_of_every_task_through_the_cli(smoke_runs, task):
     print(f'{task}: {seconds:.1f} s')
 
 
+def test_a_given_crop_wins_over_the_preset(smoke_runs):
+    "`--task cifar10 --crop 224` trains the paper net on 224 crops of a 252 store, and the console says why."
+    p, _ = smoke_runs[0]['cifar10 --crop 224']
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert "image_size=252, prepared='data/prepared/cifar10-252', variant='paper'" in out, out[-3000:]
+    assert re.search(r'fast_dev_run ok: task cifar10, 2 train \+ .*, paper net on 224x224 crops, ', out), out[-3000:]
+
+
 def test_fast_dev_run_through_papermill(tmp_path):
     """The cluster route: papermill runs the job notebook's cells and nothing else (no test cell, no run but the one asked
-    for), and a parameter given with -p wins over the task preset even at `Config`'s default value (epochs 90 vs the preset's 30)."""
+    for), and a parameter given with -p wins over the task preset even at `Config`'s default value (epochs 90 vs the preset's 30),
+    or beyond the preset's image size (crop 224 vs its 36x36 store: the run trains the paper net on 224 crops)."""
     import json
     root = write_fixture('cifar10', tmp_path/'cifar10')
     before = watched('cifar10')
     p = subprocess.run([str(BIN/'papermill'), 'nbs/05_train.ipynb', str(tmp_path/'out.ipynb'), '--cwd', 'nbs', '-p', 'task', 'cifar10',
-                        '-p', 'epochs', '90', '-p', 'data_root', str(root), '-p', 'fast_dev_run', 'True'],
+                        '-p', 'epochs', '90', '-p', 'crop', '224', '-p', 'data_root', str(root), '-p', 'fast_dev_run', 'True'],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
     text = (tmp_path/'out.ipynb').read_text()
-    assert 'fast_dev_run ok: task cifar10' in text and 'run cifar10 (task cifar10): 90 epochs' in text
+    assert 'fast_dev_run ok: task cifar10' in text and 'run cifar10 (task cifar10): 90 epochs' in text and 'variant paper, crop 224' in text
     assert watched('cifar10') == before
     ran = [''.join(c['source']) for c in json.loads(text)['cells'] if c['cell_type'] == 'code' and c.get('execution_count')]
     assert not [s for s in ran if re.search(r'\btest_(eq|fail|close)\(|^\s*assert ', s, re.M)], 'a test cell ran in the job'

@@ -105,7 +105,8 @@ def test_fast_dev_run_cli_keeps_nothing(tmp_path):
                        env=os.environ | dict(TMPDIR=str(tmp_path/'tmp')), timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     lines = r.stdout.strip().splitlines()
-    assert len(lines) == 1 and re.fullmatch(r'fast_dev_run ok: task demo, 2 train \+ 2 val batches, loss [\d.]+, top-1 err [\d.]+%, [\d.]+ s', lines[0]), r.stdout
+    line = r'fast_dev_run ok: task demo, 2 train \+ 2 val batches, loss [\d.]+, top-1 err [\d.]+%, paper net on 224x224 crops, [\d.]+ s'
+    assert len(lines) == 1 and re.fullmatch(line, lines[0]), r.stdout
     assert not (tmp_path/'runs').exists()
     assert not [p.name for p in (tmp_path/'tmp').iterdir() if not p.name.startswith('torchinductor_')]  # torch's own cache may stay
     assert not [p for p in (ROOT/'results').rglob('*') if p.stat().st_mtime >= start], 'fast_dev_run wrote under results/'
