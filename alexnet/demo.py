@@ -194,7 +194,7 @@ def _demo_val_files(root:Path, seed:int, n_val:int, workers:int=1):
 # %% ../nbs/00b_demo.ipynb #0d003a56
 def make_demo_dataset(root:str|os.PathLike, # folder to create (e.g. data/demo); left alone if already complete
                       seed:int=0, # the dataset's seed: same seed -> byte-identical files
-                      n_train:int=300, # training images per class (including the trouble files); 300: enough for the paper's recipe to learn the demo in 9 epochs
+                      n_train:int=300, # training images per class (including the trouble files); 300: enough for the paper's recipe to learn the demo in 8 epochs
                       n_val:int=40, # validation images per class
                       force:bool=False, # regenerate even if a complete dataset exists
                       workers:int=1, # drawing processes (the bytes do not depend on it)
